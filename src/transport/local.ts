@@ -1,0 +1,38 @@
+// Runs the script with the local bash, for `domain: local` (or none).
+import { spawn } from 'node:child_process';
+import type { RunRequest, Transport, TransportResult } from './types.js';
+
+// Inside a git hook these point at the hook's repository; the deploy's own git
+// commands must act on deploy_to instead.
+const GIT_HOOK_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_PREFIX', 'GIT_QUARANTINE_PATH'];
+
+export function scrubbedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of GIT_HOOK_VARS) delete out[k];
+  return out;
+}
+
+export class LocalTransport implements Transport {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly cwd: string = process.cwd()) {}
+
+  run(req: RunRequest): Promise<TransportResult> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let child;
+      try {
+        child = spawn('bash', ['-c', req.script], { cwd: this.cwd, env: scrubbedEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        resolve({ exitCode: null, error: `cannot start bash: ${(e as Error).message}` });
+        return;
+      }
+      child.stdout.on('data', (c: Buffer) => req.onStdout(c));
+      child.stderr.on('data', (c: Buffer) => req.onStderr(c));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        resolve({ exitCode: null, error: e.code === 'ENOENT' ? 'bash not found on this machine; install bash for local deploys' : `cannot run bash: ${e.message}` });
+      });
+      child.on('close', (code, signal) => {
+        resolve({ exitCode: code, connectedAt: started, ...(signal ? { signal } : {}) });
+      });
+    });
+  }
+}
