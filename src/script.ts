@@ -150,7 +150,7 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
       'wd_step cd',
       `[ -d "$WD_DEPLOY_TO/.git" ] || wd_fail "no git checkout at $WD_DEPLOY_TO; run 'wd setup $WD_ENVIRONMENT' first"`,
       'cd -- "$WD_DEPLOY_TO"',
-      'WD_PREVIOUS_REVISION=$(git rev-parse --verify -q HEAD || true)',
+      'export WD_PREVIOUS_REVISION=$(git rev-parse --verify -q HEAD || true)',
       `printf '${MARK} previous %s\\n' "$WD_PREVIOUS_REVISION"`,
       'git remote set-url origin "$WD_REPOSITORY"',
     );
