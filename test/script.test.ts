@@ -1,0 +1,87 @@
+// The generated scripts, pinned by golden files (UPDATE_GOLDEN=1 rewrites
+// them; review the diff). --dry-run prints exactly these texts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configFromSource } from '../src/config.js';
+import { planHosts, type Action } from '../src/plan.js';
+import { buildScript } from '../src/script.js';
+import { quote } from '../src/quote.js';
+
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'golden');
+
+function script(yaml: string, action: Action, flags: { debug?: boolean; check?: boolean } = {}, host = 0): string {
+  const env = configFromSource({ name: 'deploy.yml', text: yaml }, undefined, 'prod');
+  const plan = planHosts(env, action, { roles: [] }, '/work/here')[host]!;
+  return buildScript(env, plan, { debug: flags.debug ?? false, check: flags.check ?? false });
+}
+
+function golden(name: string, actual: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) writeFileSync(file, actual);
+  assert.fixture(actual, readFileSync(file, 'utf8'), `golden file ${name} (UPDATE_GOLDEN=1 to accept a change)`);
+}
+
+const MINIMAL = `prod:
+  domain: deploy@web1.example.com
+  deploy_to: /var/www/app
+  repository: git@github.com:example/app.git
+  branch: main
+`;
+
+const FULL = `prod:
+  domain:
+    - name: deploy@web1.example.com:2222
+      roles: [web, db]
+    - name: deploy@web2.example.com
+      roles: web
+  deploy_to: ~/apps/my app's "dir"
+  repository: git@github.com:example/app.git
+  branch: "release/$(id>pwned)"
+  post_setup_script: script/setup.sh
+  post_deploy_script: /opt/hooks/after deploy.sh
+  rake_env:
+    RAILS_ENV: production
+    MESSAGE: "it's $(not) \`run\`"
+  deploy_config_to: /etc/app-config
+  config_repository: git@github.com:example/config.git
+  config_branch: live
+  config_target: web
+`;
+
+test('setup, minimal config', () => golden('setup-minimal.sh', script(MINIMAL, 'setup')));
+test('deploy, minimal config', () => golden('deploy-minimal.sh', script(MINIMAL, 'deploy')));
+test('deploy, minimal config, --debug', () => golden('deploy-debug.sh', script(MINIMAL, 'deploy', { debug: true })));
+test('setup, config repository, roles, post script, hostile values', () => golden('setup-full.sh', script(FULL, 'setup')));
+test('deploy, config repository, roles, post script, hostile values, --check', () => golden('deploy-full-check.sh', script(FULL, 'deploy', { check: true })));
+
+test('per-host values differ only in WD_HOST and WD_ROLES', () => {
+  const a = script(FULL, 'deploy', {}, 0).split('\n');
+  const b = script(FULL, 'deploy', {}, 1).split('\n');
+  const diff = a.filter((l, i) => l !== b[i]);
+  assert.equal(diff, [
+    "# wd 0.1.0: deploy of environment prod on deploy@web1.example.com:2222",
+    'export WD_HOST=deploy@web1.example.com:2222',
+    'export WD_ROLES=web:db',
+  ]);
+});
+
+test('local deploy_to and repository are resolved against the working directory', () => {
+  const s = script('prod:\n  deploy_to: tmp/app\n  repository: .\n', 'deploy');
+  assert.match(s, 'export WD_DEPLOY_TO=/work/here/tmp/app\n');
+  assert.match(s, 'WD_REPOSITORY=/work/here\n');
+});
+
+test('config values enter the script only as quoted assignments', () => {
+  const s = script(FULL, 'deploy');
+  for (const v of ['release/$(id>pwned)', "it's $(not) `run`", '/opt/hooks/after deploy.sh', 'git@github.com:example/config.git']) {
+    const q = quote(v);
+    const lines = s.split('\n').filter((l) => l.includes(q));
+    assert.ok(lines.length >= 1, `${v} appears as ${q}`);
+    for (const l of lines) assert.match(l, /^\s*(export |elif )?[A-Z_]+=/, `value ${v} on line: ${l}`);
+  }
+});
+
+test.run();
