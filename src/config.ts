@@ -193,6 +193,21 @@ export function selectEnv(
   throw unknownEnv(env, envNames.length ? envNames : projects.flatMap((p) => Object.keys(data[p] as Map).map((e) => `${p}:${e}`)), source);
 }
 
+/**
+ * Every environment a parsed file defines, as selectEnv would find them
+ * (project set for multi-project files). A file holding one environment's
+ * settings directly has no names in it: [].
+ */
+export function listEnvironments(data: unknown): Array<{ project?: string; env: string }> {
+  if (!isMap(data) || looksLikeEnv(data)) return [];
+  const out: Array<{ project?: string; env: string }> = [];
+  for (const [k, v] of Object.entries(data)) {
+    if (looksLikeEnv(v)) out.push({ env: k });
+    else if (isMap(v)) for (const [e, ev] of Object.entries(v)) if (looksLikeEnv(ev)) out.push({ project: k, env: e });
+  }
+  return out;
+}
+
 function unknownEnv(env: string, known: string[], where: string): ConfigError {
   return new ConfigError(`unknown environment '${env}' in ${where}${didYouMean(env, known)}. Environments there: ${known.join(', ') || '(none)'}.`);
 }
