@@ -6,7 +6,7 @@ import { parseArgs, type Options } from './args.js';
 import { WdError, UsageError } from './errors.js';
 import { helpText } from './help.js';
 import { STARTER } from './init.js';
-import { runAction, type Io } from './run.js';
+import type { Io } from './run.js';
 import { VERSION } from './version.js';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
@@ -39,7 +39,7 @@ async function dispatch(opts: Options, io: Io): Promise<number> {
     }
     case 'setup':
     case 'deploy':
-      return (await runAction(opts.command, opts, io)).code;
+      return (await (await import('./run.js')).runAction(opts.command, opts, io)).code;
     case 'status':
     case 'rollback':
       throw new UsageError(`'wd ${opts.command}' is not available in wd ${VERSION} yet; see 'wd --help' for what is.`);

@@ -10,9 +10,7 @@ import { planHosts, type Action, type HostPlan } from './plan.js';
 import { exitCode, jsonReport, summary } from './report.js';
 import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
 import { buildScript } from './script.js';
-import { parseSshOptions, resolveSsh } from './ssh-options.js';
 import { LocalTransport } from './transport/local.js';
-import { SshTransport } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
 
 export interface Io {
@@ -38,8 +36,10 @@ export async function prepare(action: Action, opts: Options, io: Io): Promise<Pr
   return { env, plans, scripts };
 }
 
-export function transportFor(plan: HostPlan, io: Io): Transport {
+// ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
+export async function transportFor(plan: HostPlan, io: Io): Promise<Transport> {
   if (plan.host.local) return new LocalTransport(io.env, io.cwd);
+  const [{ parseSshOptions, resolveSsh }, { SshTransport }] = await Promise.all([import('./ssh-options.js'), import('./transport/ssh.js')]);
   const home = io.env['HOME'] ?? homedir();
   const settings = resolveSsh(plan.host.name, parseSshOptions(plan.host.sshOptions, `host ${plan.host.name}`), {
     home,
@@ -65,7 +65,7 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
     return { code: 0, results: [] };
   }
   // Resolve every host's SSH settings first: a bad ssh_option is a config error (exit 2).
-  const transports = plans.map((p) => transportFor(p, io));
+  const transports = await Promise.all(plans.map((p) => transportFor(p, io)));
   const color = useColor(io.stdout.isTTY, io.env);
   const width = Math.max(...plans.map((p) => p.host.name.length));
   const hostOut: Stream = opts.json ? io.stderr : io.stdout;
