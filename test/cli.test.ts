@@ -85,7 +85,7 @@ test('local setup then deploy: files, output lines, summary, exit 0', async () =
   // Setup again: already cloned.
   const again = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(again.code, 0);
-  assert.match(again.stdout, `local | Repository already cloned to [${app}].  Skipping.\n`);
+  assert.match(again.stdout, `local | Repository already cloned to [${app}].  Skipping.\n`, again.stdout + again.stderr);
 });
 
 test('a failing post script: exit 1 and the reason in the summary', async () => {
