@@ -338,15 +338,21 @@ function checkBranch(b: string, key: string, fail: Fail): void {
   if (p) fail(key, `'${b}' is not a valid git branch name: it ${p}.`);
 }
 
-/** ssh_options: a string ("-p 2222 -A") or a list; empties dropped (whiskey_disk). */
+/**
+ * ssh_options: a string ("-p 2222 -A") or a list; empties dropped (whiskey_disk).
+ * A list item is one argument, as whiskey_disk passed it to ssh ("/my keys/id"
+ * stays whole); only a flag item with its value ("-p 2222") is cut in two.
+ */
 function sshOptionList(v: unknown, key: string, fail: Fail): string[] {
   if (v === undefined || v === null || v === '') return [];
-  const items = Array.isArray(v) ? v : [v];
   const out: string[] = [];
-  for (const item of items) {
+  for (const item of Array.isArray(v) ? v : [v]) {
     if (item === null || item === '') continue;
     if (typeof item !== 'string' && typeof item !== 'number') fail(key, `expected a string or a list of strings, got ${describe(item)}.`);
-    out.push(...String(item).trim().split(/\s+/).filter((w) => w !== ''));
+    const s = String(item).trim();
+    if (!Array.isArray(v)) out.push(...s.split(/\s+/).filter((w) => w !== ''));
+    else if (/^-[A-Za-z]\s/.test(s)) out.push(s.slice(0, 2), s.slice(2).trim());
+    else if (s !== '') out.push(s);
   }
   return out;
 }

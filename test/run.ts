@@ -29,6 +29,14 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
 }) as typeof process.stdout.write;
 
+// uvu has no timeouts; a wedged test must still end the run with a verdict.
+const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 40 * 60 * 1000);
+setTimeout(() => {
+  console.log(`\ntest run exceeded ${WATCHDOG_MS / 60000} minutes: stopping`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
 const g = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][] };
 g.UVU_DEFER = 1;
 const uvu = await import('uvu');
@@ -42,9 +50,13 @@ await uvu.exec(false);
 
 process.stdout.write = write;
 const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const failed = Math.max(0, total - passed - skipped);
+// uvu's own lines ("  Total:     14"), the last ones: test output quoted in a
+// failure diff can hold other "Total: ..." lines (wd prints one).
+const count = (name: string): number => Number([...plain.matchAll(new RegExp(`^\\s*${name}:\\s+(\\d+)\\s*$`, 'gm'))].pop()?.[1] ?? 0);
+const total = count('Total');
+const passed = count('Passed');
+const skipped = count('Skipped');
+// uvu's Total counts only the tests that ran; skipped ones are not in it.
+const failed = Math.max(0, total - passed);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 if (failed > 0 || total === 0) process.exitCode = 1;

@@ -2,12 +2,12 @@
 // each), a bare origin, a generated key, a pinned known_hosts and a fake local
 // HOME, plus deploy.yml writing and result assertions shared by e2e tests.
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import yaml from 'js-yaml';
 import { tmpDir } from './tmp.js';
-import { makeKey, type KeyPair } from './keys.js';
+import type { KeyPair } from './keys.js';
+import { closedPort, sshKey } from './ssh-fixture.js';
 import { startSshd, sshdAvailable, SSHD_PATH, type Sshd } from './sshd.js';
 import { makeOrigin, type Origin } from './git.js';
 import { runWd, type WdRun } from './wd.js';
@@ -54,16 +54,8 @@ export interface World {
   stop(): Promise<void>;
 }
 
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 export async function startWorld(roles: string[][], initial: Record<string, string> = {}): Promise<World> {
-  const key = makeKey();
+  const key = sshKey();
   const homes = roles.map((_, i) => tmpDir(`wd-e2e-host${i}-`));
   const sshd = await startSshd({ homes, authorizedKeys: [key.publicKey] });
   const base = tmpDir('wd-e2e-local-');
@@ -75,7 +67,7 @@ export async function startWorld(roles: string[][], initial: Record<string, stri
   writeFileSync(knownHosts, sshd.knownHosts());
   const origin = makeOrigin('origin', initial);
   const hosts = sshd.hosts.map((h, i) => ({ name: `root@127.0.0.1:${h.port}`, port: h.port, home: h.home, roles: roles[i] ?? [] }));
-  const dp = await deadPort();
+  const dp = await closedPort();
   const down = { name: `root@127.0.0.1:${dp}`, port: dp, home: tmpDir('wd-e2e-down-'), roles: ['web'] };
   const sshOptions = ['-i', key.privatePath, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
   let n = 0;

@@ -4,11 +4,25 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { makeKey, startAgent, type Agent, type KeyPair } from './keys.js';
+import ssh2 from 'ssh2';
+import { makeKey, startAgent, type Agent, type KeyOptions, type KeyPair } from './keys.js';
 import { makeOrigin, type Origin } from './git.js';
 import { startSshServer, type SshFaults, type SshServer } from './ssh-server.js';
 import { tmpDir } from './tmp.js';
 import { runWd, type WdRun } from './wd.js';
+
+const { utils } = ssh2; // CommonJS: take it off the default export
+
+/**
+ * makeKey, retried: about 1 in 256 ed25519 keys from ssh2's generator lose the
+ * leading zero byte of their public half, and then nothing (ssh2, ssh-keygen) can load them.
+ */
+export function sshKey(opts: KeyOptions = {}): KeyPair {
+  for (let i = 0; ; i++) {
+    const k = makeKey(opts);
+    if (!(utils.parseKey(k.privateKey, k.passphrase) instanceof Error) || i > 20) return k;
+  }
+}
 
 export interface FakeHost {
   server: SshServer;
@@ -58,7 +72,7 @@ export async function closeFixtures(): Promise<void> {
 }
 
 export async function sshFixture(o: FixtureOptions = {}): Promise<SshFixture> {
-  const key = makeKey();
+  const key = sshKey();
   const home = tmpDir('wd-localhome-');
   const knownHosts = join(tmpDir('wd-kh-'), 'known_hosts');
   const origin = makeOrigin('origin', o.files ?? {});
@@ -66,7 +80,7 @@ export async function sshFixture(o: FixtureOptions = {}): Promise<SshFixture> {
   for (let i = 0; i < (o.hosts ?? 1); i++) {
     const h = tmpDir('wd-host-');
     const faults = o.faults?.[i];
-    const server = await startSshServer({ home: h, authorizedKeys: o.authorizedKeys ?? [key.publicKey], ...(faults ? { faults } : {}) });
+    const server = await startSshServer({ home: h, hostKey: sshKey().privateKey, authorizedKeys: o.authorizedKeys ?? [key.publicKey], ...(faults ? { faults } : {}) });
     open.push(server);
     hosts.push({ server, home: h, name: `root@127.0.0.1:${server.port}` });
   }

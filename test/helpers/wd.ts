@@ -13,11 +13,24 @@ export interface WdRun {
   stderr: string;
 }
 
-export function runWd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<WdRun> {
+export interface RunOpts {
+  cwd?: string;
+  /** Added to process.env; an undefined value removes that variable. */
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  timeoutMs?: number;
+}
+
+export function runWd(args: string[], opts: RunOpts = {}): Promise<WdRun> {
+  return runProcess(process.execPath, [WD_BIN, ...args], { ...opts, env: { NO_COLOR: '1', ...opts.env } }, `wd ${args.join(' ')}`);
+}
+
+/** Any command, async, output captured, killed after timeoutMs (default 60 s). */
+export function runProcess(file: string, args: string[], opts: RunOpts = {}, what = `${file} ${args.join(' ')}`): Promise<WdRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WD_BIN, ...args], {
+    const child = spawn(file, args, {
       cwd: opts.cwd ?? process.cwd(),
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -26,7 +39,7 @@ export function runWd(args: string[], opts: { cwd?: string; env?: NodeJS.Process
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`wd ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60000}ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(new Error(`${what} did not finish within ${opts.timeoutMs ?? 60000}ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, opts.timeoutMs ?? 60000);
     child.on('error', reject);
     child.on('close', (code) => {
