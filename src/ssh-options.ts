@@ -86,18 +86,25 @@ export function parseSshOptions(args: readonly string[], where: string): SshArgs
         out.port ??= Number(v);
         break;
       }
-      case '-l':
-        out.user ??= next();
+      // next() before ??=: a repeated flag's value must still be consumed.
+      case '-l': {
+        const v = next();
+        out.user ??= v;
         break;
+      }
       case '-i':
         out.identityFiles.push(next());
         break;
-      case '-F':
-        out.configFile ??= next();
+      case '-F': {
+        const v = next();
+        out.configFile ??= v;
         break;
-      case '-J':
-        out.jump ??= next();
+      }
+      case '-J': {
+        const v = next();
+        out.jump ??= v;
         break;
+      }
       case '-o':
         setOpt(next());
         break;
@@ -196,11 +203,11 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
   const identityFiles = [...new Set((ids.length ? ids : defaults).map((p) => tokens(p, host, user, port)))];
 
   const strictRaw = (one('stricthostkeychecking') ?? 'accept-new').toLowerCase();
-  const strict: StrictMode = strictRaw === 'yes' || strictRaw === 'true' ? 'yes' : strictRaw === 'no' || strictRaw === 'off' || strictRaw === 'false' ? 'no' : 'accept-new';
+  const strict: StrictMode = strictRaw === 'yes' || strictRaw === 'true' || strictRaw === 'ask' ? 'yes' : strictRaw === 'no' || strictRaw === 'off' || strictRaw === 'false' ? 'no' : 'accept-new';
   if (!['yes', 'no', 'accept-new', 'ask', 'true', 'false', 'off'].includes(strictRaw)) {
     throw new ConfigError(`host ${label}: StrictHostKeyChecking '${strictRaw}' must be yes, no or accept-new.`);
   }
-  // 'ask' cannot prompt here, so it behaves as OpenSSH's safe non-interactive choice.
+  // An explicit 'ask' cannot prompt here, so it refuses unknown hosts as OpenSSH's BatchMode does.
   const khRaw = one('userknownhostsfile');
   const knownHostsFiles = (khRaw ?? '~/.ssh/known_hosts ~/.ssh/known_hosts2')
     .split(/\s+/)

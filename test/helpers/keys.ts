@@ -27,16 +27,28 @@ export interface KeyOptions {
   comment?: string;
 }
 
+/**
+ * An ed25519 pair that loads. About 1 in 256 pairs from ssh2's generator lose
+ * the leading zero byte of their public half, and then nothing (ssh2,
+ * ssh-keygen) can load them: generate again.
+ */
+export function generateEd25519(opts: { comment?: string; passphrase?: string } = {}): { private: string; public: string } {
+  for (let i = 0; ; i++) {
+    // aes256-ctr + bcrypt is what ssh-keygen itself uses for a passphrase.
+    const pair = opts.passphrase
+      ? utils.generateKeyPairSync('ed25519', { comment: opts.comment ?? '', passphrase: opts.passphrase, cipher: 'aes256-ctr' })
+      : utils.generateKeyPairSync('ed25519', { comment: opts.comment ?? '' });
+    if (!(utils.parseKey(pair.private, opts.passphrase) instanceof Error) || i > 20) return pair;
+  }
+}
+
 /** Generate an ed25519 pair and write it with mode 0600 (ssh refuses looser keys). */
 export function makeKey(opts: KeyOptions = {}): KeyPair {
   const dir = opts.dir ?? tmpDir('wd-key-');
   const privatePath = join(dir, opts.name ?? 'id_ed25519');
   const publicPath = privatePath + '.pub';
   const comment = opts.comment ?? 'wd-test';
-  // aes256-ctr + bcrypt is what ssh-keygen itself uses for a passphrase.
-  const pair = opts.passphrase
-    ? utils.generateKeyPairSync('ed25519', { comment, passphrase: opts.passphrase, cipher: 'aes256-ctr' })
-    : utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519({ comment, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) });
   writeFileSync(privatePath, pair.private, { mode: 0o600 });
   writeFileSync(publicPath, pair.public + '\n', { mode: 0o600 });
   chmodSync(privatePath, 0o600); // mode is ignored when the file already existed

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket, type AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import ssh2, { type Connection, type ParsedKey } from 'ssh2';
+import { generateEd25519 } from './keys.js';
 
 // ssh2 is CommonJS: node's ESM loader does not see utils/Server as named exports.
 const { Server, utils } = ssh2;
@@ -75,7 +76,7 @@ function parseOrThrow(text: string, what: string): ParsedKey {
 
 export async function startSshServer(opts: SshServerOptions): Promise<SshServer> {
   const faults = opts.faults ?? {};
-  const hostKey = opts.hostKey ?? utils.generateKeyPairSync('ed25519').private;
+  const hostKey = opts.hostKey ?? generateEd25519().private;
   const hostKeyLine = publicLine(parseOrThrow(hostKey, 'hostKey'));
   const allowed = opts.authorizedKeys.map((k) => parseOrThrow(k, `authorized key ${k.slice(0, 40)}`));
 
