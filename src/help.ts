@@ -59,13 +59,19 @@ ${OPTIONS}
 Write a commented starter config showing every key (default: deploy.yml in the current
 directory; refuses to overwrite an existing file unless --force).
 `,
-  hook: `Usage: wd hook install [env ...] [--repo PATH] [-p CONFIG]
-       wd hook post-receive [-p CONFIG]
+  hook: `Usage: wd hook install [ENV ...] [--repo PATH] [-p CONFIG] [-q] [--force]
+       wd hook uninstall [--repo PATH]
+       wd hook post-receive [ENV ...] -p CONFIG      (run by the hook, reads git's stdin)
 
 install writes a post-receive hook into a bare repository (default: the current one) that
 runs 'wd hook post-receive'; that reads git's "<old> <new> <ref>" lines on stdin and deploys
-every environment whose branch was pushed and that has deploy_on_push: true (or was named
-at install time). See docs/git-hooks.md.
+every environment whose branch was pushed and that has deploy_on_push: true or was named
+at install time. Tags and branch deletions deploy nothing. The pusher sees the output as
+"remote:" lines; it is also appended to wd-deploy.log in the repository's git directory.
+A failed deploy does not fail the push (git cannot undo it); it is reported plainly.
+An existing post-receive hook is kept as post-receive.wd-chained and still runs first.
+--force replaces wd's own hook when its settings change; -q makes the deploys quiet.
+See docs/git-hooks.md.
 `,
 };
 
