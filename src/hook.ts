@@ -123,6 +123,8 @@ if [ ! -x "$wd_node" ] || [ ! -f "$wd_cli" ]; then
   exit 1
 fi
 cd -- "$wd_dir" || { echo "wd: cannot cd to $wd_dir, so nothing was deployed; reinstall this hook with 'wd hook install --force'." >&2; exit 1; }
+# Pushes that arrive together deploy one after another, in order, not over each other.
+if command -v flock >/dev/null 2>&1; then exec 9>>"$GIT_DIR/wd-deploy.lock" && flock 9; fi
 printf '%s\\n' "$input" | ${cmd}
 rc=$?
 [ "$status" -ne 0 ] || status=$rc

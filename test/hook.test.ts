@@ -248,4 +248,28 @@ test('cron: deploy --check --quiet prints nothing and exits 0 when up to date; d
   assert.is(git(p.deployTo('production'), 'rev-parse', 'HEAD'), sha);
 });
 
+test('pushes arriving together deploy one after another (the hook takes a lock)', async () => {
+  const log = join(tmpDir('wd-hook-lock-'), 'order.log');
+  const post = 'echo "start $WD_ENVIRONMENT" >>"$ORDER_LOG"; sleep 1; echo "end $WD_ENVIRONMENT" >>"$ORDER_LOG"\n';
+  const extra = { post_deploy_script: 'post.sh', rake_env: { ORDER_LOG: log } };
+  const p = await project({ a: { onPush: true, extra }, b: { branch: 'other', onPush: true, extra } }, { 'post.sh': post });
+  git(p.origin.work, 'checkout', '-q', 'other');
+  git(p.origin.work, 'merge', '-q', '--no-edit', 'main');
+  git(p.origin.work, 'push', '-q', 'origin', 'other:refs/heads/other');
+  assert.is((await p.install()).code, 0);
+  for (const branch of ['main', 'other']) {
+    git(p.origin.work, 'checkout', '-q', branch);
+    writeFileSync(join(p.origin.work, 'app.txt'), `new on ${branch}\n`);
+    git(p.origin.work, 'commit', '-q', '-am', `change ${branch}`);
+  }
+  const runs = await Promise.all(['main', 'other'].map((b) => gitAsync(p.origin.work, ['push', 'origin', `${b}:refs/heads/${b}`])));
+  for (const r of runs) assert.is(r.code, 0, both(r));
+  const lines = (read(log) ?? '').trim().split('\n');
+  assert.is(lines.length, 4, lines.join('|'));
+  // Whole deploys, never interleaved: start X, end X, start Y, end Y.
+  assert.is(lines[0]!.replace('start', 'end'), lines[1]);
+  assert.is(lines[2]!.replace('start', 'end'), lines[3]);
+  assert.is.not(lines[0], lines[2]);
+});
+
 test.run();
