@@ -72,7 +72,11 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
     add(
       `cd -- "${dir}"`,
       `git fetch${q} origin "+refs/heads/$${branch}:refs/remotes/origin/$${branch}"`,
-      `if git show-ref --verify -q "refs/heads/$${branch}"; then git checkout${q} -f "$${branch}" --; else git checkout${q} -f -b "$${branch}" "origin/$${branch}" --; fi`,
+      // Already on the branch (every deploy after the first): reset --hard alone does it, two git runs fewer.
+      'WD_HEAD=; [ ! -f .git/HEAD ] || read -r WD_HEAD <.git/HEAD',
+      `if [ "$WD_HEAD" != "ref: refs/heads/$${branch}" ]; then`,
+      `  if git show-ref --verify -q "refs/heads/$${branch}"; then git checkout${q} -f "$${branch}" --; else git checkout${q} -f -b "$${branch}" "origin/$${branch}" --; fi`,
+      'fi',
       `git reset${q} --hard "origin/$${branch}"`,
     );
   };
@@ -91,19 +95,21 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
   const stateDir = (): void => {
     add(
       'cd -- "$WD_DEPLOY_TO"',
-      'WD_STATE=$(git rev-parse --absolute-git-dir)/wd',
-      'mkdir -p -- "$WD_STATE"',
+      'if [ -d .git ]; then WD_STATE=$PWD/.git/wd; else WD_STATE=$(git rev-parse --absolute-git-dir)/wd; fi',
+      '[ -d "$WD_STATE" ] || mkdir -p -- "$WD_STATE"',
       'export WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"',
       ': >"$WD_RSYNC_CHANGED_FILES"',
     );
   };
   const overlay = (): void => {
     if (!cfg) return;
+    // --checksum: a config edit of the same size within the same second as the
+    // last copy would pass rsync's size+mtime check and be skipped.
     add(
       'wd_step rsync',
       "command -v rsync >/dev/null 2>&1 || wd_fail 'rsync is not installed on this host; install it (e.g. apt-get install rsync) to use config_repository'",
       '[ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"',
-      `rsync -a${flags.debug ? 'v' : ''} --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"`,
+      `rsync -a${flags.debug ? 'v' : ''} --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"`,
       "grep -v '/$' \"$WD_STATE/rsync.log\" >\"$WD_RSYNC_CHANGED_FILES\" || true",
     );
   };
@@ -152,12 +158,12 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
       'cd -- "$WD_DEPLOY_TO"',
       'export WD_PREVIOUS_REVISION=$(git rev-parse --verify -q HEAD || true)',
       `printf '${MARK} previous %s\\n' "$WD_PREVIOUS_REVISION"`,
-      'git remote set-url origin "$WD_REPOSITORY"',
+      '[ "$(git config --get remote.origin.url)" = "$WD_REPOSITORY" ] || git remote set-url origin "$WD_REPOSITORY"',
     );
     if (cfg) {
       add(
         `[ -d "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"`,
-        '(cd -- "$WD_CONFIG_TO" && git remote set-url origin "$WD_CONFIG_REPOSITORY")',
+        '(cd -- "$WD_CONFIG_TO" && { [ "$(git config --get remote.origin.url)" = "$WD_CONFIG_REPOSITORY" ] || git remote set-url origin "$WD_CONFIG_REPOSITORY"; })',
       );
     }
     if (flags.check) {
@@ -193,12 +199,12 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
     );
     stateDir();
     add(
-      'if [ -n "$WD_PREVIOUS_REVISION" ] && git cat-file -e "$WD_PREVIOUS_REVISION^{commit}" 2>/dev/null; then',
-      '  git diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES"',
-      'else',
+      // No previous revision (or one git no longer has): every file counts as changed.
+      'if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then',
       '  git ls-files >"$WD_CHANGED_FILES"',
       'fi',
-      `printf '%s %s %s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "\${WD_PREVIOUS_REVISION:--}" "$WD_REVISION" "$WD_BRANCH" >>"$WD_STATE/history"`,
+      "TZ=UTC0 printf -v WD_NOW '%(%Y-%m-%dT%H:%M:%SZ)T' -1",
+      `printf '%s %s %s %s\\n' "$WD_NOW" "\${WD_PREVIOUS_REVISION:--}" "$WD_REVISION" "$WD_BRANCH" >>"$WD_STATE/history"`,
     );
     if (cfg) {
       add('wd_step config');

@@ -1,6 +1,13 @@
 // ssh_options (OpenSSH client arguments) + ~/.ssh/config → how to reach a host.
 // parseSshOptions is pure; resolveSsh reads the ssh_config file it is given.
-import SSHConfig from 'ssh-config';
+import { createRequire } from 'node:module';
+import type SSHConfigType from 'ssh-config';
+
+// The ssh_config parser costs ~20 ms to load; most deploy machines have no
+// ~/.ssh/config at all, so load it (its CommonJS build) only when one is read.
+let parser: typeof SSHConfigType | undefined;
+const sshConfigParser = (): typeof SSHConfigType =>
+  (parser ??= (createRequire(import.meta.url)('ssh-config') as { default: typeof SSHConfigType }).default);
 import { ConfigError } from './errors.js';
 
 export type StrictMode = 'yes' | 'no' | 'accept-new';
@@ -173,7 +180,7 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
   let file: Record<string, string | string[]> = {};
   if (cfgText !== undefined) {
     try {
-      const computed = SSHConfig.parse(cfgText).compute(d.host);
+      const computed = sshConfigParser().parse(cfgText).compute(d.host);
       // ssh_config keywords are case-insensitive.
       for (const [k, v] of Object.entries(computed)) file[k.toLowerCase()] ??= v;
     } catch (e) {

@@ -33,9 +33,9 @@ wd_step cd
 cd -- "$WD_DEPLOY_TO"
 export WD_PREVIOUS_REVISION=$(git rev-parse --verify -q HEAD || true)
 printf '::wd:: previous %s\n' "$WD_PREVIOUS_REVISION"
-git remote set-url origin "$WD_REPOSITORY"
+[ "$(git config --get remote.origin.url)" = "$WD_REPOSITORY" ] || git remote set-url origin "$WD_REPOSITORY"
 [ -d "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"
-(cd -- "$WD_CONFIG_TO" && git remote set-url origin "$WD_CONFIG_REPOSITORY")
+(cd -- "$WD_CONFIG_TO" && { [ "$(git config --get remote.origin.url)" = "$WD_CONFIG_REPOSITORY" ] || git remote set-url origin "$WD_CONFIG_REPOSITORY"; })
 wd_step check
 WD_REMOTE=$(git ls-remote origin "refs/heads/$WD_BRANCH")
 WD_REMOTE=${WD_REMOTE%%[[:space:]]*}
@@ -53,32 +53,37 @@ fi
 wd_step fetch
 cd -- "$WD_DEPLOY_TO"
 git fetch -q origin "+refs/heads/$WD_BRANCH:refs/remotes/origin/$WD_BRANCH"
-if git show-ref --verify -q "refs/heads/$WD_BRANCH"; then git checkout -q -f "$WD_BRANCH" --; else git checkout -q -f -b "$WD_BRANCH" "origin/$WD_BRANCH" --; fi
+WD_HEAD=; [ ! -f .git/HEAD ] || read -r WD_HEAD <.git/HEAD
+if [ "$WD_HEAD" != "ref: refs/heads/$WD_BRANCH" ]; then
+  if git show-ref --verify -q "refs/heads/$WD_BRANCH"; then git checkout -q -f "$WD_BRANCH" --; else git checkout -q -f -b "$WD_BRANCH" "origin/$WD_BRANCH" --; fi
+fi
 git reset -q --hard "origin/$WD_BRANCH"
 export WD_REVISION=$(git rev-parse HEAD)
 printf '::wd:: revision %s\n' "$WD_REVISION"
 wd_step changes
 cd -- "$WD_DEPLOY_TO"
-WD_STATE=$(git rev-parse --absolute-git-dir)/wd
-mkdir -p -- "$WD_STATE"
+if [ -d .git ]; then WD_STATE=$PWD/.git/wd; else WD_STATE=$(git rev-parse --absolute-git-dir)/wd; fi
+[ -d "$WD_STATE" ] || mkdir -p -- "$WD_STATE"
 export WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
 : >"$WD_RSYNC_CHANGED_FILES"
-if [ -n "$WD_PREVIOUS_REVISION" ] && git cat-file -e "$WD_PREVIOUS_REVISION^{commit}" 2>/dev/null; then
-  git diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES"
-else
+if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
   git ls-files >"$WD_CHANGED_FILES"
 fi
-printf '%s %s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${WD_PREVIOUS_REVISION:--}" "$WD_REVISION" "$WD_BRANCH" >>"$WD_STATE/history"
+TZ=UTC0 printf -v WD_NOW '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+printf '%s %s %s %s\n' "$WD_NOW" "${WD_PREVIOUS_REVISION:--}" "$WD_REVISION" "$WD_BRANCH" >>"$WD_STATE/history"
 wd_step config
 cd -- "$WD_CONFIG_TO"
 git fetch -q origin "+refs/heads/$WD_CONFIG_BRANCH:refs/remotes/origin/$WD_CONFIG_BRANCH"
-if git show-ref --verify -q "refs/heads/$WD_CONFIG_BRANCH"; then git checkout -q -f "$WD_CONFIG_BRANCH" --; else git checkout -q -f -b "$WD_CONFIG_BRANCH" "origin/$WD_CONFIG_BRANCH" --; fi
+WD_HEAD=; [ ! -f .git/HEAD ] || read -r WD_HEAD <.git/HEAD
+if [ "$WD_HEAD" != "ref: refs/heads/$WD_CONFIG_BRANCH" ]; then
+  if git show-ref --verify -q "refs/heads/$WD_CONFIG_BRANCH"; then git checkout -q -f "$WD_CONFIG_BRANCH" --; else git checkout -q -f -b "$WD_CONFIG_BRANCH" "origin/$WD_CONFIG_BRANCH" --; fi
+fi
 git reset -q --hard "origin/$WD_CONFIG_BRANCH"
 cd -- "$WD_DEPLOY_TO"
 wd_step rsync
 command -v rsync >/dev/null 2>&1 || wd_fail 'rsync is not installed on this host; install it (e.g. apt-get install rsync) to use config_repository'
 [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
-rsync -a --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"
+rsync -a --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"
 grep -v '/$' "$WD_STATE/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
 wd_step post_deploy_script
 cd -- "$WD_DEPLOY_TO"

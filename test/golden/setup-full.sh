@@ -38,8 +38,8 @@ else
   git clone -q --branch="$WD_BRANCH" -- "$WD_REPOSITORY" "$WD_DEPLOY_TO"
 fi
 cd -- "$WD_DEPLOY_TO"
-WD_STATE=$(git rev-parse --absolute-git-dir)/wd
-mkdir -p -- "$WD_STATE"
+if [ -d .git ]; then WD_STATE=$PWD/.git/wd; else WD_STATE=$(git rev-parse --absolute-git-dir)/wd; fi
+[ -d "$WD_STATE" ] || mkdir -p -- "$WD_STATE"
 export WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
 : >"$WD_RSYNC_CHANGED_FILES"
 git ls-files >"$WD_CHANGED_FILES"
@@ -56,7 +56,7 @@ cd -- "$WD_DEPLOY_TO"
 wd_step rsync
 command -v rsync >/dev/null 2>&1 || wd_fail 'rsync is not installed on this host; install it (e.g. apt-get install rsync) to use config_repository'
 [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
-rsync -a --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"
+rsync -a --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"
 grep -v '/$' "$WD_STATE/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
 printf '::wd:: revision %s\n' "$(git rev-parse HEAD)"
 wd_step post_setup_script

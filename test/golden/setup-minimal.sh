@@ -34,8 +34,8 @@ else
   git clone -q --branch="$WD_BRANCH" -- "$WD_REPOSITORY" "$WD_DEPLOY_TO"
 fi
 cd -- "$WD_DEPLOY_TO"
-WD_STATE=$(git rev-parse --absolute-git-dir)/wd
-mkdir -p -- "$WD_STATE"
+if [ -d .git ]; then WD_STATE=$PWD/.git/wd; else WD_STATE=$(git rev-parse --absolute-git-dir)/wd; fi
+[ -d "$WD_STATE" ] || mkdir -p -- "$WD_STATE"
 export WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
 : >"$WD_RSYNC_CHANGED_FILES"
 git ls-files >"$WD_CHANGED_FILES"
