@@ -102,13 +102,17 @@ test('host keys: accept-new appends [127.0.0.1]:PORT to UserKnownHostsFile once'
   const h = fx.hosts[0]!;
   writeFileSync(fx.knownHosts, '# mine\n');
   fx.config({}, [{ name: h.name, ssh_options: acceptNew(fx) }]);
-  await setupOk(fx, h);
+  const first = await fx.wd(['setup', 'prod']);
+  assert.is(first.code, 0, both(first));
+  // Trust on first use is said out loud, with the fingerprint.
+  assert.match(first.stderr, new RegExp(`^${h.name.replace(/[.[\]]/g, '\\$&')} \\| wd: new host \\[127\\.0\\.0\\.1\\]:${h.server.port}: added its ssh-ed25519 key SHA256:[A-Za-z0-9+/]+ to ${fx.knownHosts}$`, 'm'));
   const line = `[127.0.0.1]:${h.server.port} ssh-ed25519 `;
   assert.ok(h.server.knownHostsLine.startsWith(line));
   assert.is(read(fx.knownHosts), `# mine\n${h.server.knownHostsLine}\n`);
   const again = await fx.wd(['deploy', 'prod']);
   assert.is(again.code, 0, both(again));
   assert.is(read(fx.knownHosts), `# mine\n${h.server.knownHostsLine}\n`);
+  assert.not.match(again.stderr, 'new host');
 });
 
 test('host keys: a changed key is refused even under accept-new; the script never runs', async () => {

@@ -16,7 +16,6 @@ import type { RunRequest, Transport, TransportResult } from './types.js';
 export interface SshDeps {
   readFile(path: string): string | undefined;
   addKnownHost(file: string, id: string, keyType: string, key: string): void;
-  /** Note for the user (e.g. "added host key"), printed on the host's stderr. */
 }
 
 export const defaultSshDeps: SshDeps = {
@@ -51,7 +50,7 @@ export class SshTransport implements Transport {
       let client: Client | undefined;
       for (const hop of hops) {
         if (client) sock = await forward(client, hop);
-        client = await this.connect(hop, sock);
+        client = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)));
         clients.push(client);
       }
       const connectedAt = Date.now();
@@ -64,7 +63,7 @@ export class SshTransport implements Transport {
     }
   }
 
-  private connect(hop: SshSettings, sock: Readable | undefined): Promise<Client> {
+  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void): Promise<Client> {
     const id = hostId(hop.host, hop.port);
     const files = hop.knownHostsFiles.map((file) => ({ file, text: this.deps.readFile(file) ?? '' }));
     const preferred = knownTypes(files, id);
@@ -103,10 +102,13 @@ export class SshTransport implements Transport {
         // accept-new (the default) and no: remember the key so a later change is caught.
         const file = hop.knownHostsFiles[0];
         if (file !== undefined && file !== '/dev/null') {
+          // Said out loud, as OpenSSH does: trust on first use should not be silent.
           try {
             this.deps.addKnownHost(file, id, k.keyType, k.key);
-          } catch {
+            note(`new host ${id}: added its ${k.keyType} key ${k.fingerprint} to ${file}`);
+          } catch (e) {
             // An unwritable known_hosts must not fail the deploy; the key was still accepted as new.
+            note(`new host ${id} (${k.keyType} ${k.fingerprint}) accepted, but could not be recorded in ${file}: ${(e as Error).message}`);
           }
         }
         return true;
