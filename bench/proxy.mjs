@@ -18,6 +18,7 @@
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { appendFileSync } from 'node:fs';
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,12 +34,20 @@ if (!targetPort || !(rtt >= 0)) {
   process.exit(2);
 }
 const half = rtt / 2;
+// --trace FILE: one JSON line per connection with every chunk's time, direction
+// and size; `node bench/trace.mjs FILE` counts the round trips a tool waits for.
+const traceFile = arg('trace', '');
+let connId = 0;
+const traceLines = [];
+function flushTrace() {
+  if (traceFile && traceLines.length) appendFileSync(traceFile, traceLines.splice(0).join(''));
+}
 
 const sockets = new Set();
 
 // One direction of a relay: chunks from `src` reach `dst` `delay` ms later,
 // in order. End/close are delayed the same way, so a FIN does not overtake data.
-function delayedRelay(src, dst, delay) {
+function delayedRelay(src, dst, delay, trace, dir) {
   const queue = []; // { at, chunk } | { at, end: true } | { at, destroy: true }
   let timer = null;
   let sawEnd = false;
@@ -65,7 +74,10 @@ function delayedRelay(src, dst, delay) {
     schedule();
   };
 
-  src.on('data', (chunk) => push({ chunk }));
+  src.on('data', (chunk) => {
+    if (trace) trace.push([Math.round((performance.now() - trace.t0) * 10) / 10, dir, chunk.length]);
+    push({ chunk });
+  });
   src.on('end', () => { sawEnd = true; push({ end: true }); });
   // An abrupt close (no FIN seen) tears the other side down, after the same delay.
   src.on('close', () => { if (!sawEnd) push({ destroy: true }); });
@@ -76,6 +88,13 @@ const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (
   sockets.add(client);
   client.on('close', () => sockets.delete(client));
   client.on('error', () => {});
+  const trace = traceFile ? Object.assign([], { t0: performance.now(), id: ++connId }) : null;
+  if (trace) {
+    client.on('close', () => {
+      traceLines.push(JSON.stringify({ id: trace.id, rtt, at: Date.now(), ms: Math.round(performance.now() - trace.t0), events: [...trace] }) + '\n');
+      setTimeout(flushTrace, 50).unref();
+    });
+  }
 
   const open = () => {
     if (client.destroyed) return;
@@ -86,14 +105,14 @@ const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     upstream.on('connect', () => {
-      if (rtt === 0) {
+      if (rtt === 0 && !trace) {
         client.pipe(upstream);
         upstream.pipe(client);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       } else {
-        delayedRelay(client, upstream, half);
-        delayedRelay(upstream, client, half);
+        delayedRelay(client, upstream, half, trace, 'c');
+        delayedRelay(upstream, client, half, trace, 's');
       }
       client.resume();
     });
@@ -112,6 +131,7 @@ server.listen({ host: '127.0.0.1', port: listenPort, backlog: 4096 }, () => {
 });
 
 const stop = () => {
+  flushTrace();
   server.close();
   for (const s of sockets) s.destroy();
   process.exit(0);

@@ -48,13 +48,11 @@ export function onCleanup(name, fn) {
 }
 
 export function cleanupAll() {
-  if (cleaning) return;
-  cleaning = true;
+  cleaning = true; // from here on, children going away is expected
   while (cleanups.length) {
     const { name, fn } = cleanups.pop();
     try { fn(); } catch (err) { process.stderr.write(`cleanup ${name}: ${err.message}\n`); }
   }
-  cleaning = false;
 }
 
 let handlersInstalled = false;
@@ -151,13 +149,11 @@ export function ensureUsers(n, log = () => {}) {
   if (created) log(`created ${created} users (${userName(1)}..${userName(n)})`);
 }
 
-/** Remove every trace a contender left on hosts 1..n. */
-export function resetHosts(n) {
+/** Remove what contenders left on hosts 1..n (by default: every trace). */
+export function resetHosts(n, dirs = ['app', 'pm2app', 'shipitapp', '.wdbench-post']) {
   for (let i = 1; i <= n; i++) {
     const home = homeOf(i);
-    for (const d of ['app', 'pm2app', 'shipitapp', '.wdbench-post']) {
-      fs.rmSync(path.join(home, d), { recursive: true, force: true });
-    }
+    for (const d of dirs) fs.rmSync(path.join(home, d), { recursive: true, force: true });
   }
 }
 
@@ -225,6 +221,11 @@ export function createOrigin() {
   return git(['rev-parse', 'HEAD'], CLONE);
 }
 
+/** Pack the origin's objects, as a real git server's would be (clones copy loose objects one by one). */
+export function packOrigin() {
+  git(['gc', '-q', '--prune=now'], ORIGIN);
+}
+
 let commitCounter = 0;
 /** Commit a new stamp (and touch one source file) and push it to origin. */
 export function newCommit(label) {
@@ -278,7 +279,7 @@ function stopStaleProxies() {
   fs.rmSync(file, { force: true });
 }
 
-export async function startSshd() {
+export async function startSshd({ kex = 'curve25519-sha256,curve25519-sha256@libssh.org' } = {}) {
   stopStaleSshd();
   stopStaleProxies();
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -305,6 +306,10 @@ export async function startSshd() {
     'PrintLastLog no',
     'X11Forwarding no',
     'LogLevel VERBOSE',
+    // OpenSSH 9's default key exchange (sntrup761x25519) costs ~0.14 s of CPU
+    // per handshake on each side on a small VM, and ssh2 does not implement it.
+    // Offer curve25519 only, so every contender does the same handshake work.
+    ...(kex === 'default' ? [] : [`KexAlgorithms ${kex}`]),
     '',
   ].join('\n'));
   sh(SSHD, ['-t', '-f', SSHD_CONFIG]);
@@ -348,15 +353,17 @@ export function bannerTime(port) {
 
 const proxyPids = [];
 /** Start a delay proxy in its own process; resolves to its port. */
-export function startProxy(targetPort, rtt) {
+export function startProxy(targetPort, rtt, { trace } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(BENCH_DIR, 'proxy.mjs'), '--target-port', String(targetPort), '--rtt', String(rtt)], {
+    const extra = trace ? ['--trace', trace] : [];
+    const child = spawn(process.execPath, [path.join(BENCH_DIR, 'proxy.mjs'), '--target-port', String(targetPort), '--rtt', String(rtt), ...extra], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     proxyPids.push(child.pid);
     fs.writeFileSync(path.join(WORK, 'proxies.pid'), proxyPids.join('\n') + '\n');
     onCleanup(`proxy ${rtt}ms`, () => {
       if (child.exitCode === null) try { child.kill('SIGTERM'); } catch { /* gone */ }
+      fs.rmSync(path.join(WORK, 'proxies.pid'), { force: true });
     });
     let buf = '';
     child.stdout.on('data', (d) => {
