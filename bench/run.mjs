@@ -11,6 +11,9 @@
 // With --trace the proxies record every chunk (bench/.work/trace-<rtt>.jsonl,
 // read with `node bench/trace.mjs FILE`): round trips per connection.
 // --remove-users deletes the wdb* users and their homes, and exits.
+// --report-only [FILE] re-renders the table and docs/benchmarks.md from a
+// saved run (default bench/.work/results/latest.json; every run also keeps
+// bench/.work/results/<start time>.json), and exits.
 //
 // Every option also reads an environment variable: BENCH_N, BENCH_RTT,
 // BENCH_RUNS, BENCH_ONLY, BENCH_SLOW_AFTER, BENCH_SKIP_AFTER, BENCH_NO_DOCS=1,
@@ -68,6 +71,7 @@ function parseOptions(argv) {
       case '--no-docs': o.docs = false; break;
       case '--remove-users': o.removeUsers = true; break;
       case '--serve': o.serve = true; break;
+      case '--report-only': o.reportOnly = true; if (argv[i + 1] && !argv[i + 1].startsWith('-')) o.reportFrom = argv[++i]; break;
       case '--trace': o.trace = true; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown option ${a}`);
@@ -95,6 +99,15 @@ const opts = parseOptions(process.argv.slice(2));
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 tb.installExitHandlers();
+
+if (opts.reportOnly) {
+  const saved = JSON.parse(fs.readFileSync(opts.reportFrom || path.join(tb.WORK, 'results', 'latest.json'), 'utf8'));
+  saved.targets = evaluateTargets(saved);
+  const { table, markdown } = renderReport(saved);
+  process.stdout.write(table + '\n');
+  if (opts.docs) writeDocs(markdown);
+  process.exit(0);
+}
 
 if (opts.removeUsers) {
   tb.removeUsers(log);
@@ -162,7 +175,9 @@ function wdVersion() {
 const started = Date.now();
 const results = {
   started: new Date(started).toISOString(),
-  command: ['npm run bench', ...(process.argv.slice(2).length ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+  command: process.env.npm_lifecycle_event === 'bench'
+    ? ['npm run bench', ...(process.argv.slice(2).length ? ['--', ...process.argv.slice(2)] : [])].join(' ')
+    : ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
   options: { ...opts },
   machine: tb.machineFacts(),
   versions: {},
@@ -251,7 +266,9 @@ function saveResults() {
   results.durationS = Math.round((Date.now() - started) / 1000);
   const dir = path.join(tb.WORK, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(results, (k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
+  const json = JSON.stringify(results, (k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2);
+  fs.writeFileSync(path.join(dir, 'latest.json'), json);
+  fs.writeFileSync(path.join(dir, `${results.started.replace(/[:.]/g, '-')}.json`), json);
 }
 
 // ----------------------------------------------------------------- serve --
@@ -315,7 +332,7 @@ async function coldStart(port, configRoot) {
   const cases = [
     { id: 'node', label: 'node -e 0', spec: { cmd: process.execPath, args: ['-e', '0'] } },
     { id: 'version', label: 'wd --version', spec: { cmd: process.execPath, args: [WD_CLI, '--version'] } },
-    { id: 'dryrun', label: 'wd deploy --dry-run (100 hosts)', spec: { cmd: process.execPath, args: [WD_CLI, 'deploy', 'bench', '-p', file, '--dry-run'] } },
+    { id: 'dryrun', label: 'wd deploy bench --dry-run', note: '100 hosts', spec: { cmd: process.execPath, args: [WD_CLI, 'deploy', 'bench', '-p', file, '--dry-run'] } },
   ];
   const out = {};
   const offset = tb.sshdLogSize();
@@ -331,7 +348,7 @@ async function coldStart(port, configRoot) {
   const contacted = tb.sshdConnectionsSince(offset).connections;
   results.coldStart = { runs: opts.coldRuns, sshConnections: contacted };
   for (const c of cases) {
-    results.coldStart[c.id] = { label: c.label, wall: stats(out[c.id].walls), rssMB: stats(out[c.id].rss), exitCodes: [...out[c.id].codes] };
+    results.coldStart[c.id] = { label: c.label, note: c.note, wall: stats(out[c.id].walls), rssMB: stats(out[c.id].rss), exitCodes: [...out[c.id].codes] };
   }
   const cs = results.coldStart;
   log(`cold start (median of ${opts.coldRuns}): node -e 0 ${ms(cs.node.wall.median)}, wd --version ${ms(cs.version.wall.median)}, wd deploy --dry-run x100 ${ms(cs.dryrun.wall.median)} (exit ${cs.dryrun.exitCodes}), ssh connections: ${contacted}`);
@@ -475,6 +492,16 @@ async function ensureNewSecond() {
   if (wait > 0) await tb.sleep(wait);
 }
 
+/** Replace the results section of docs/benchmarks.md (between its markers). */
+function writeDocs(markdown) {
+  const doc = path.join(tb.ROOT, 'docs', 'benchmarks.md');
+  const begin = '<!-- bench:results:begin -->', end = '<!-- bench:results:end -->';
+  let text = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
+  if (!text.includes(begin) || !text.includes(end)) text += `\n${begin}\n${end}\n`;
+  text = text.slice(0, text.indexOf(begin) + begin.length) + '\n' + markdown + '\n' + text.slice(text.indexOf(end));
+  fs.writeFileSync(doc, text);
+}
+
 // ------------------------------------------------------------------ run --
 
 try {
@@ -484,12 +511,7 @@ try {
   const { table, markdown } = renderReport(results);
   process.stdout.write('\n' + table + '\n');
   if (opts.docs) {
-    const doc = path.join(tb.ROOT, 'docs', 'benchmarks.md');
-    const begin = '<!-- bench:results:begin -->', end = '<!-- bench:results:end -->';
-    let text = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
-    if (!text.includes(begin) || !text.includes(end)) text += `\n${begin}\n${end}\n`;
-    text = text.slice(0, text.indexOf(begin) + begin.length) + '\n' + markdown + '\n' + text.slice(text.indexOf(end));
-    fs.writeFileSync(doc, text);
+    writeDocs(markdown);
     log(`results written to docs/benchmarks.md and bench/.work/results/latest.json (${results.durationS} s in all)`);
   } else {
     log(`results in bench/.work/results/latest.json (${results.durationS} s in all)`);

@@ -169,7 +169,7 @@ export function renderReport(results) {
   const cs = results.coldStart;
   if (cs) {
     table += '\n\nCold start (median of ' + cs.runs + ')\n' + textTable(['command', 'wall ms median (min–max)', 'peak RSS MB', '× node -e 0'],
-      ['node', 'version', 'dryrun'].map((k) => [cs[k].label, `${(cs[k].wall.median * 1000).toFixed(0)} (${(cs[k].wall.min * 1000).toFixed(0)}–${(cs[k].wall.max * 1000).toFixed(0)})`, f1(cs[k].rssMB?.median), (cs[k].wall.median / cs.node.wall.median).toFixed(2)]));
+      ['node', 'version', 'dryrun'].map((k) => [cs[k].label + (cs[k].note ? ` (${cs[k].note})` : ''), `${(cs[k].wall.median * 1000).toFixed(0)} (${(cs[k].wall.min * 1000).toFixed(0)}–${(cs[k].wall.max * 1000).toFixed(0)})`, f1(cs[k].rssMB?.median), (cs[k].wall.median / cs.node.wall.median).toFixed(2)]));
   }
   if (results.targets?.length) {
     table += '\n\nTargets\n' + textTable(['target', 'measured', 'met'], results.targets.map((t) => [t.name, t.measured + (t.detail ? ` (${t.detail})` : ''), t.met ? 'yes' : 'NO']));
@@ -219,7 +219,7 @@ export function renderReport(results) {
   if (cs) {
     md.push(`#### Cold start (median of ${cs.runs}, interleaved, after 2 warm-ups)`, '');
     md.push(mdTable(['command', 'wall ms, median (min–max)', 'peak RSS MB', '× node -e 0'],
-      ['node', 'version', 'dryrun'].map((k) => [`\`${cs[k].label}\``, `${(cs[k].wall.median * 1000).toFixed(0)} (${(cs[k].wall.min * 1000).toFixed(0)}–${(cs[k].wall.max * 1000).toFixed(0)})`, f1(cs[k].rssMB?.median), (cs[k].wall.median / cs.node.wall.median).toFixed(2)]),
+      ['node', 'version', 'dryrun'].map((k) => [`\`${cs[k].label}\`${cs[k].note ? ` (${cs[k].note})` : ''}`, `${(cs[k].wall.median * 1000).toFixed(0)} (${(cs[k].wall.min * 1000).toFixed(0)}–${(cs[k].wall.max * 1000).toFixed(0)})`, f1(cs[k].rssMB?.median), (cs[k].wall.median / cs.node.wall.median).toFixed(2)]),
       ['---', '---:', '---:', '---:']), '');
     md.push(`SSH connections opened by the dry runs: ${cs.sshConnections}.`, '');
   }
