@@ -36,24 +36,40 @@ export async function prepare(action: Action, opts: Options, io: Io): Promise<Pr
   return { env, plans, scripts };
 }
 
+/**
+ * Reads each file once per run: with 100 hosts, ~/.ssh/config, the key files
+ * and known_hosts are the same for all of them. (A host key recorded during
+ * the run is appended to the file, not to this cache; hosts differ, so none
+ * needs to see another's new line.)
+ */
+export function cachedReader(): (path: string) => string | undefined {
+  const cache = new Map<string, string | undefined>();
+  return (path) => {
+    if (!cache.has(path)) {
+      let text: string | undefined;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        text = undefined;
+      }
+      cache.set(path, text);
+    }
+    return cache.get(path);
+  };
+}
+
 // ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
-export async function transportFor(plan: HostPlan, io: Io): Promise<Transport> {
+export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
   if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ parseSshOptions, resolveSsh }, { SshTransport }] = await Promise.all([import('./ssh-options.js'), import('./transport/ssh.js')]);
+  const [{ parseSshOptions, resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh-options.js'), import('./transport/ssh.js')]);
   const home = io.env['HOME'] ?? homedir();
   const settings = resolveSsh(plan.host.name, parseSshOptions(plan.host.sshOptions, `host ${plan.host.name}`), {
     home,
     localUser: io.env['USER'] ?? userInfo().username,
     ...(io.env['SSH_AUTH_SOCK'] ? { agentSocket: io.env['SSH_AUTH_SOCK'] } : {}),
-    readFile: (p) => {
-      try {
-        return readFileSync(p, 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
+    readFile,
   });
-  return new SshTransport(settings);
+  return new SshTransport(settings, { ...defaultSshDeps, readFile });
 }
 
 export async function runAction(action: Action, opts: Options, io: Io): Promise<{ code: number; results: HostResult[] }> {
@@ -65,7 +81,8 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
     return { code: 0, results: [] };
   }
   // Resolve every host's SSH settings first: a bad ssh_option is a config error (exit 2).
-  const transports = await Promise.all(plans.map((p) => transportFor(p, io)));
+  const readFile = cachedReader();
+  const transports = await Promise.all(plans.map((p) => transportFor(p, io, readFile)));
   const color = useColor(io.stdout.isTTY, io.env);
   const width = Math.max(...plans.map((p) => p.host.name.length));
   const hostOut: Stream = opts.json ? io.stderr : io.stdout;

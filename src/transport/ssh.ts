@@ -34,6 +34,14 @@ const algoKeyType = (a: string): string => (a.startsWith('rsa-sha2-') ? 'ssh-rsa
 
 class HostError extends Error {}
 
+// One parse per key text and run, however many hosts use the key.
+const parsedKeys = new Map<string, ReturnType<typeof utils.parseKey>>();
+function parseKeyOnce(text: string): ReturnType<typeof utils.parseKey> {
+  let k = parsedKeys.get(text);
+  if (k === undefined) parsedKeys.set(text, (k = utils.parseKey(text)));
+  return k;
+}
+
 /** The remote command: the login shell hands the script to bash as an argument, so stdin stays free. */
 export function remoteCommand(script: string): string {
   return `exec bash -c ${quote(script)}`;
@@ -162,7 +170,7 @@ export class SshTransport implements Transport {
     for (const file of hop.identityFiles) {
       const text = this.deps.readFile(file);
       if (text === undefined) continue;
-      const parsed = utils.parseKey(text);
+      const parsed = parseKeyOnce(text);
       if (parsed instanceof Error) {
         notes.push(/encrypted|passphrase/i.test(parsed.message)
           ? `${file} is passphrase-protected; add it to ssh-agent (ssh-add ${file}) so wd can use it without a prompt`
