@@ -149,7 +149,7 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
       add('cd -- "$WD_DEPLOY_TO"');
     }
     overlay();
-    add(`printf '${MARK} revision %s\\n' "$(git rev-parse HEAD)"`);
+    add('export WD_REVISION=$(git rev-parse HEAD)', `printf '${MARK} revision %s\\n' "$WD_REVISION"`);
     hooks('post_setup_script', env.postSetupScript, 'deploy:post_setup');
   } else {
     add(

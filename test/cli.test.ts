@@ -67,13 +67,13 @@ test('local setup then deploy: files, output lines, summary, exit 0', async () =
   rake_env:
     GREETING: "hi $(there) 'you'"
 `, {
-    'hooks/setup.sh': 'echo "setup in $PWD: $GREETING"\n',
+    'hooks/setup.sh': 'echo "setup in $PWD: $GREETING"\necho "at ${WD_REVISION:0:7}"\n',
     'hooks/deploy.sh': 'echo "deployed $(cat app.txt) from ${WD_PREVIOUS_REVISION:0:7} to ${WD_REVISION:0:7}"\nwd_changed app.txt && echo "app.txt changed"\nwd_changed hooks || echo "hooks unchanged"\ncat >/dev/null; echo "stdin was empty"\n',
   });
   const app = join(dir, "my app's dir");
   const s = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(s.stderr, '');
-  assert.is(durations(s.stdout), `local | setup in ${app}: hi $(there) 'you'\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(durations(s.stdout), `local | setup in ${app}: hi $(there) 'you'\nlocal | at ${origin.head('main').slice(0, 7)}\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
   assert.is(s.code, 0);
   assert.is(readFileSync(join(app, 'app.txt'), 'utf8'), 'v1\n');
   const before = origin.head('main');

@@ -58,7 +58,8 @@ command -v rsync >/dev/null 2>&1 || wd_fail 'rsync is not installed on this host
 [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
 rsync -a --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_STATE/rsync.log"
 grep -v '/$' "$WD_STATE/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
-printf '::wd:: revision %s\n' "$(git rev-parse HEAD)"
+export WD_REVISION=$(git rev-parse HEAD)
+printf '::wd:: revision %s\n' "$WD_REVISION"
 wd_step post_setup_script
 cd -- "$WD_DEPLOY_TO"
 WD_POST="$WD_DEPLOY_TO"/script/setup.sh

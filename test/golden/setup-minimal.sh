@@ -39,7 +39,8 @@ if [ -d .git ]; then WD_STATE=$PWD/.git/wd; else WD_STATE=$(git rev-parse --abso
 export WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
 : >"$WD_RSYNC_CHANGED_FILES"
 git ls-files >"$WD_CHANGED_FILES"
-printf '::wd:: revision %s\n' "$(git rev-parse HEAD)"
+export WD_REVISION=$(git rev-parse HEAD)
+printf '::wd:: revision %s\n' "$WD_REVISION"
 cd -- "$WD_DEPLOY_TO"
 if [ -f Rakefile ]; then
   if ! command -v rake >/dev/null 2>&1; then
