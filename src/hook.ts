@@ -3,13 +3,14 @@
 // `wd hook post-receive`, which deploys the environments tracking the pushed
 // branches through the same pipeline as `wd deploy`.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { splitTarget, type Options } from './args.js';
 import { listEnvironments, loadConfig, parseYaml, selectEnv, validateEnv, type Source } from './config.js';
 import { ConfigError, UsageError, WdError, didYouMean } from './errors.js';
 import type { Stream } from './output.js';
+import { readText } from './files.js';
 import { quote } from './quote.js';
 import { runAction, type Io } from './run.js';
 import { scrubbedEnv } from './transport/local.js';
@@ -148,14 +149,6 @@ function locateRepo(opts: Options, io: Io): { gitDir: string; hooksDir: string; 
   }
   const [gitDir = '', hooks = '', bare = ''] = out.trim().split('\n');
   return { gitDir, hooksDir: resolve(dir, hooks), bare: bare === 'true' };
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 async function install(names: string[], opts: Options, io: Io): Promise<number> {

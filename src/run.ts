@@ -2,7 +2,6 @@
 // transports → results → report. Effects (filesystem, network, clock, output)
 // come in through Io so the hook runner and tests can drive it too.
 import { homedir, userInfo } from 'node:os';
-import { readFileSync } from 'node:fs';
 import type { Options } from './args.js';
 import { configFromSource, loadConfig, type EnvConfig } from './config.js';
 import { dim, useColor, type Stream } from './output.js';
@@ -10,6 +9,7 @@ import { planHosts, type Action, type HostPlan } from './plan.js';
 import { exitCode, jsonReport, summary } from './report.js';
 import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
 import { buildScript } from './script.js';
+import { cachedReader } from './files.js';
 import { LocalTransport } from './transport/local.js';
 import type { Transport } from './transport/types.js';
 
@@ -34,28 +34,6 @@ export async function prepare(action: Action, opts: Options, io: Io): Promise<Pr
   const plans = planHosts(env, action, { roles: opts.roles, ...(opts.only !== undefined ? { only: opts.only } : {}) }, io.cwd);
   const scripts = plans.map((p) => buildScript(env, p, { debug: opts.debug, check: opts.check }));
   return { env, plans, scripts };
-}
-
-/**
- * Reads each file once per run: with 100 hosts, ~/.ssh/config, the key files
- * and known_hosts are the same for all of them. (A host key recorded during
- * the run is appended to the file, not to this cache; hosts differ, so none
- * needs to see another's new line.)
- */
-export function cachedReader(): (path: string) => string | undefined {
-  const cache = new Map<string, string | undefined>();
-  return (path) => {
-    if (!cache.has(path)) {
-      let text: string | undefined;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch {
-        text = undefined;
-      }
-      cache.set(path, text);
-    }
-    return cache.get(path);
-  };
 }
 
 // ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.

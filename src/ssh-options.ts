@@ -2,13 +2,13 @@
 // parseSshOptions is pure; resolveSsh reads the ssh_config file it is given.
 import { createRequire } from 'node:module';
 import type SSHConfigType from 'ssh-config';
+import { ConfigError } from './errors.js';
 
 // The ssh_config parser costs ~20 ms to load; most deploy machines have no
 // ~/.ssh/config at all, so load it (its CommonJS build) only when one is read.
 let parser: typeof SSHConfigType | undefined;
 const sshConfigParser = (): typeof SSHConfigType =>
   (parser ??= (createRequire(import.meta.url)('ssh-config') as { default: typeof SSHConfigType }).default);
-import { ConfigError } from './errors.js';
 
 export type StrictMode = 'yes' | 'no' | 'accept-new';
 
@@ -57,6 +57,7 @@ const SUPPORTED = new Map<string, string>([
   ['preferredauthentications', 'PreferredAuthentications'], ['globalknownhostsfile', 'GlobalKnownHostsFile'],
 ]);
 // Flags without an argument that are harmless (quiet, no tty, no X11, verbose).
+const VALUE_FLAGS = new Set(['-p', '-l', '-i', '-F', '-J', '-o']);
 const NOOP_FLAGS = new Set(['-q', '-T', '-x', '-v', '-vv', '-vvv', '-n', '-a', '-4', '-6', '-k']);
 
 export function parseSshOptions(args: readonly string[], where: string): SshArgs {
@@ -86,34 +87,27 @@ export function parseSshOptions(args: readonly string[], where: string): SshArgs
     };
     const flag = a.slice(0, 2);
     if (NOOP_FLAGS.has(a)) continue;
+    // Consumed before the switch: a repeated flag's value must be skipped even when the first one wins.
+    const v = VALUE_FLAGS.has(flag) ? next() : '';
     switch (flag) {
-      case '-p': {
-        const v = next();
+      case '-p':
         if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) bad(`-p '${v}' is not a port number.`);
         out.port ??= Number(v);
         break;
-      }
-      // next() before ??=: a repeated flag's value must still be consumed.
-      case '-l': {
-        const v = next();
+      case '-l':
         out.user ??= v;
         break;
-      }
       case '-i':
-        out.identityFiles.push(next());
+        out.identityFiles.push(v);
         break;
-      case '-F': {
-        const v = next();
+      case '-F':
         out.configFile ??= v;
         break;
-      }
-      case '-J': {
-        const v = next();
+      case '-J':
         out.jump ??= v;
         break;
-      }
       case '-o':
-        setOpt(next());
+        setOpt(v);
         break;
       case '-A':
         if (a !== '-A') bad(`'${a}' is not understood.`);

@@ -1,13 +1,13 @@
 // Runs the script over SSH with the ssh2 package: one TCP connection (plus one
 // per ProxyJump hop) and one exec channel per host. Never prompts: host keys
 // are checked against known_hosts, keys come from the agent and key files.
-import { readFileSync } from 'node:fs';
 import ssh2, { type AnyAuthMethod, type ConnectConfig, type ClientChannel, type ParsedKey } from 'ssh2';
 import type { Readable } from 'node:stream';
 
 // ssh2 is CommonJS; only some names survive as ESM named exports, so take them from the default.
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
+import { readText } from '../files.js';
 import { addKnownHost, describeKey, hostId, knownTypes, verdict } from '../known-hosts.js';
 import { quote } from '../quote.js';
 import type { SshSettings } from '../ssh-options.js';
@@ -19,13 +19,7 @@ export interface SshDeps {
 }
 
 export const defaultSshDeps: SshDeps = {
-  readFile(path) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
+  readFile: readText,
   addKnownHost,
 };
 
