@@ -7,6 +7,30 @@ export interface Stream {
   write(s: string): unknown;
 }
 
+/**
+ * A process stream that survives its reader going away (`wd deploy | head -1`):
+ * EPIPE must not crash wd or stop a deploy half-way; output is dropped, the
+ * exit status still tells.
+ */
+export function guardStream<S extends NodeJS.WritableStream & { isTTY?: boolean }>(s: S): Stream & { isTTY?: boolean } {
+  let closed = false;
+  s.on('error', () => {
+    closed = true;
+  });
+  return {
+    ...(s.isTTY !== undefined ? { isTTY: s.isTTY } : {}),
+    write(t: string) {
+      if (closed) return false;
+      try {
+        return s.write(t);
+      } catch {
+        closed = true;
+        return false;
+      }
+    },
+  };
+}
+
 export interface Style {
   color: boolean;
 }
@@ -59,8 +83,12 @@ export class HostOutput {
 
   constructor(private readonly o: HostOutputOptions) {
     this.out = new LineSplitter((l) => {
-      if (l.startsWith(MARK)) this.o.onMark(l.slice(MARK.length).trim().split(' '));
-      else this.emit(this.o.stdout, l);
+      // A post script's last line may lack its newline (echo -n, curl -s): the
+      // marker then arrives glued to it, and the text before it is still output.
+      const at = l.indexOf(MARK);
+      if (at < 0) return this.emit(this.o.stdout, l);
+      if (at > 0) this.emit(this.o.stdout, l.slice(0, at));
+      this.o.onMark(l.slice(at + MARK.length).trim().split(' '));
     });
     this.err = new LineSplitter((l) => {
       if (l.trim() !== '' && !l.startsWith('+')) this.lastError = l.trim();

@@ -27,7 +27,8 @@ export function buildScript(env: EnvConfig, plan: HostPlan, flags: ScriptFlags):
     .join('');
 
   add(
-    `# wd ${VERSION}: ${plan.action} of environment ${env.environment} on ${plan.host.name}`,
+    // No value in a comment: a newline in it would end the comment. They are all in the quoted assignments below.
+    `# wd ${VERSION}: ${plan.action} script`,
     'set -euo pipefail',
     // Nothing may read the rest of the job from stdin, and nothing may prompt.
     'exec </dev/null',

@@ -62,7 +62,6 @@ test('per-host values differ only in WD_HOST and WD_ROLES', () => {
   const b = script(FULL, 'deploy', {}, 1).split('\n');
   const diff = a.filter((l, i) => l !== b[i]);
   assert.equal(diff, [
-    "# wd 0.1.0: deploy of environment prod on deploy@web1.example.com:2222",
     'export WD_HOST=deploy@web1.example.com:2222',
     'export WD_ROLES=web:db',
   ]);

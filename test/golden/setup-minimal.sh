@@ -1,4 +1,4 @@
-# wd 0.1.0: setup of environment prod on deploy@web1.example.com
+# wd 0.1.0: setup script
 set -euo pipefail
 exec </dev/null
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
