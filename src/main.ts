@@ -34,7 +34,7 @@ async function dispatch(opts: Options, io: Io): Promise<number> {
     case 'init':
       return init(opts, io);
     case 'hook': {
-      const { runHook } = await import('./hook.js');
+      const { runHook } = await import('./hook/hook.js');
       return runHook(opts, io);
     }
     case 'setup':

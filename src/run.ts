@@ -39,7 +39,7 @@ export async function prepare(action: Action, opts: Options, io: Io): Promise<Pr
 // ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
 export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
   if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ parseSshOptions, resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh-options.js'), import('./transport/ssh.js')]);
+  const [{ parseSshOptions, resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
   const home = io.env['HOME'] ?? homedir();
   const settings = resolveSsh(plan.host.name, parseSshOptions(plan.host.sshOptions, `host ${plan.host.name}`), {
     home,

@@ -108,7 +108,7 @@ test('--dry-run prints the script and touches nothing', async () => {
   const r = await runWd(['deploy', 'prod', '-n'], { cwd: dir });
   assert.is(r.code, 0);
   assert.is(r.stderr, '');
-  assert.match(r.stdout, /^# ---- deploy@web1 ----\n# wd [\d.]+: deploy of environment prod on deploy@web1\nset -euo pipefail\n/);
+  assert.match(r.stdout, /^# ---- deploy@web1 ----\n# wd [\d.]+: deploy script\nset -euo pipefail\n/);
   assert.match(r.stdout, '\n# ---- deploy@web2 ----\n');
   assert.match(r.stdout, "git reset -q --hard \"origin/$WD_BRANCH\"\n");
 });

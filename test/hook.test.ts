@@ -9,7 +9,7 @@ import { git, makeOrigin, type Origin } from './helpers/git.js';
 import { closeFixtures, sshFixture } from './helpers/ssh-fixture.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { runProcess, runWd, type WdRun } from './helpers/wd.js';
-import { pushedBranches } from '../src/hook.js';
+import { pushedBranches } from '../src/hook/hook.js';
 
 test.after.each(closeFixtures);
 test.after(cleanup);

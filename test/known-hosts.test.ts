@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { addKnownHost, describeKey, findEntries, hostId, knownTypes, verdict } from '../src/known-hosts.js';
+import { addKnownHost, describeKey, findEntries, hostId, knownTypes, verdict } from '../src/ssh/known-hosts.js';
 import { sshKey } from './helpers/ssh-fixture.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../src/errors.js';
-import { parseSshOptions, resolveSsh, splitDomain, type SshEnv } from '../src/ssh-options.js';
+import { parseSshOptions, resolveSsh, splitDomain, type SshEnv } from '../src/ssh/options.js';
 
 const parse = (...args: string[]) => parseSshOptions(args, 'host web1');
 

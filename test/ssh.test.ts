@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { cleanup } from './helpers/tmp.js';
 import { git } from './helpers/git.js';
 import { closeFixtures, closedPort, sshFixture, sshKey, writeHome, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
-import { parseSshOptions, resolveSsh } from '../src/ssh-options.js';
-import { SshTransport } from '../src/transport/ssh.js';
+import { parseSshOptions, resolveSsh } from '../src/ssh/options.js';
+import { SshTransport } from '../src/ssh/transport.js';
 import type { TransportResult } from '../src/transport/types.js';
 
 test.after.each(closeFixtures);

@@ -6,14 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { splitTarget, type Options } from './args.js';
-import { listEnvironments, loadConfig, parseYaml, selectEnv, validateEnv, type Source } from './config.js';
-import { ConfigError, UsageError, WdError, didYouMean } from './errors.js';
-import type { Stream } from './output.js';
-import { readText } from './files.js';
-import { quote } from './quote.js';
-import { runAction, type Io } from './run.js';
-import { scrubbedEnv } from './transport/local.js';
+import { splitTarget, type Options } from '../args.js';
+import { listEnvironments, loadConfig, parseYaml, selectEnv, validateEnv, type Source } from '../config.js';
+import { ConfigError, UsageError, WdError, didYouMean } from '../errors.js';
+import type { Stream } from '../output.js';
+import { readText } from '../files.js';
+import { quote } from '../quote.js';
+import { runAction, type Io } from '../run.js';
+import { scrubbedEnv } from '../transport/local.js';
 
 /** First line after the shebang; how install recognises its own hook. */
 export const HOOK_MARKER = '# wd-managed post-receive hook';
@@ -163,7 +163,7 @@ async function install(names: string[], opts: Options, io: Io): Promise<number> 
   const chained = hookPath + CHAINED_SUFFIX;
   const text = hookScript({
     node: process.execPath,
-    cli: fileURLToPath(new URL('./cli.js', import.meta.url)),
+    cli: fileURLToPath(new URL('../cli.js', import.meta.url)),
     config: source.name,
     cwd: io.cwd,
     envs: names,

@@ -2,7 +2,7 @@
 // parseSshOptions is pure; resolveSsh reads the ssh_config file it is given.
 import { createRequire } from 'node:module';
 import type SSHConfigType from 'ssh-config';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 // The ssh_config parser costs ~20 ms to load; most deploy machines have no
 // ~/.ssh/config at all, so load it (its CommonJS build) only when one is read.

@@ -8,10 +8,10 @@ import type { Readable } from 'node:stream';
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { readText } from '../files.js';
-import { addKnownHost, describeKey, hostId, knownTypes, verdict } from '../known-hosts.js';
+import { addKnownHost, describeKey, hostId, knownTypes, verdict } from './known-hosts.js';
 import { quote } from '../quote.js';
-import type { SshSettings } from '../ssh-options.js';
-import type { RunRequest, Transport, TransportResult } from './types.js';
+import type { SshSettings } from './options.js';
+import type { RunRequest, Transport, TransportResult } from '../transport/types.js';
 
 export interface SshDeps {
   readFile(path: string): string | undefined;
