@@ -1,5 +1,5 @@
 // results → the summary block and the exit status.
-import { green, red } from './output.js';
+import { green, red, sanitize } from './output.js';
 import type { HostResult } from './runner.js';
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
@@ -9,8 +9,11 @@ export function summary(results: readonly HostResult[], color: boolean): string 
   const lines = ['Results:'];
   for (const r of results) {
     const took = secs(r.endedAt - r.startedAt);
-    if (r.ok) lines.push(`  ${r.host} => ${green(color, 'succeeded')}${r.unchanged ? ', no changes' : ''} (${took})`);
-    else lines.push(`  ${r.host} => ${red(color, 'failed')}: ${r.reason ?? 'unknown error'} (${took})`);
+    // Host names and reasons (a host's own stderr) are made inert: a CR or an
+    // escape sequence in them must not make a failed host's line read "succeeded".
+    const host = sanitize(r.host);
+    if (r.ok) lines.push(`  ${host} => ${green(color, 'succeeded')}${r.unchanged ? ', no changes' : ''} (${took})`);
+    else lines.push(`  ${host} => ${red(color, 'failed')}: ${sanitize(r.reason ?? 'unknown error')} (${took})`);
   }
   const ok = results.filter((r) => r.ok).length;
   const bad = results.length - ok;
