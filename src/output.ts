@@ -80,6 +80,10 @@ const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
+// Any character that sanitize() has to look at (ESC and CR included).
+// eslint-disable-next-line no-control-regex
+const SUSPECT = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 const visible = (c: string): string => {
   const n = c.charCodeAt(0);
   if (n === 0x0a) return '\\n';
@@ -97,6 +101,7 @@ const visible = (c: string): string => {
  * - Every other control character is shown escaped (`\x07`, `\n`, `\u202e`).
  */
 export function sanitize(s: string): string {
+  if (!SUSPECT.test(s)) return s;
   let t = s.includes('\x1b') ? s.replace(ESCAPE_SEQUENCE, '') : s;
   if (t.includes('\r')) {
     const parts = t.split('\r');
@@ -107,22 +112,26 @@ export function sanitize(s: string): string {
   return t.replace(UNSAFE, visible);
 }
 
-/** One line as the splitter hands it over: whole, or its start and its end. */
-export interface Line {
-  /** The first bytes of the line: all of it when `omitted` is 0 and `tail` is empty. */
+/**
+ * An over-long line as the splitter hands it over: its first `cap` bytes, how
+ * many bytes were dropped after them, and its last bytes (where a marker
+ * glued to it would be).
+ */
+export interface LongLine {
   head: Buffer;
-  /** Bytes dropped between head and tail. */
   omitted: number;
-  /** The last bytes of a line longer than the head's cap. */
   tail: Buffer;
 }
+
+/** A line: decoded text when it is at most `cap` bytes (the usual case), else its ends. */
+export type Line = string | LongLine;
 
 const EMPTY = Buffer.alloc(0);
 
 /**
  * Bytes → lines, split on the byte 0x0A; a CR right before it goes with it.
  * Linear in the input; memory is bounded by `cap` + `tailCap` bytes whatever
- * the line's length: past `cap`, only the last `tailCap` bytes are kept (a
+ * a line's length: past `cap`, only the last `tailCap` bytes are kept (a
  * marker glued to the end of a huge line must still be found).
  */
 export class LineSplitter {
@@ -141,13 +150,30 @@ export class LineSplitter {
   push(chunk: Buffer | string): void {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let from = 0;
-    while (from < b.length) {
-      const nl = b.indexOf(0x0a, from);
-      this.take(b, from, nl < 0 ? b.length : nl);
+    if (this.pending) {
+      const nl = b.indexOf(0x0a);
+      this.take(b, 0, nl < 0 ? b.length : nl);
       if (nl < 0) return;
       this.flush(true);
       from = nl + 1;
     }
+    const last = b.lastIndexOf(0x0a);
+    if (last >= from) {
+      if (last - from <= this.cap) {
+        // The common case, at the speed of one decode and one split: whole
+        // lines, none over the cap. A newline byte never falls inside a
+        // UTF-8 character, so decoding them together changes nothing.
+        for (const l of b.toString('utf8', from, last).split('\n')) this.onLine(l.endsWith('\r') ? l.slice(0, -1) : l);
+      } else {
+        for (let nl = b.indexOf(0x0a, from); nl >= 0 && nl <= last; nl = b.indexOf(0x0a, from)) {
+          this.take(b, from, nl);
+          this.flush(true);
+          from = nl + 1;
+        }
+      }
+      from = last + 1;
+    }
+    this.take(b, from, b.length);
   }
 
   /** The input ended: a last line without a newline is still a line. */
@@ -181,18 +207,19 @@ export class LineSplitter {
   private flush(newline: boolean): void {
     let head = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head, this.headLen);
     let tail = this.tail;
-    if (newline) {
-      // CR LF is a line end like LF.
-      if (tail.length > 0 && tail[tail.length - 1] === 0x0d) tail = tail.subarray(0, -1);
-      else if (tail.length === 0 && head.length > 0 && head[head.length - 1] === 0x0d) head = head.subarray(0, -1);
-    }
-    const line = { head, omitted: this.omitted, tail };
+    const omitted = this.omitted;
     this.head = [];
     this.headLen = 0;
     this.tail = EMPTY;
     this.omitted = 0;
     this.pending = false;
-    this.onLine(line);
+    if (newline) {
+      // CR LF is a line end like LF.
+      if (tail.length > 0 && tail[tail.length - 1] === 0x0d) tail = tail.subarray(0, -1);
+      else if (tail.length === 0 && head.length > 0 && head[head.length - 1] === 0x0d) head = head.subarray(0, -1);
+    }
+    if (omitted === 0 && head.length + tail.length <= this.cap) this.onLine((tail.length === 0 ? head : Buffer.concat([head, tail])).toString('utf8'));
+    else this.onLine({ head, omitted, tail });
   }
 }
 
@@ -214,6 +241,7 @@ const plural = (n: number, one: string, many: string): string => `${n} ${n === 1
  * saying how much was left out: `… [N bytes not shown]`.
  */
 export function renderLine(l: Line, cap = MAX_LINE): string {
+  if (typeof l === 'string') return sanitize(l);
   const whole = l.omitted === 0 ? (l.tail.length === 0 ? l.head : Buffer.concat([l.head, l.tail])) : undefined;
   if (whole !== undefined && whole.length <= cap) return sanitize(whole.toString('utf8'));
   const src = whole ?? l.head;
@@ -222,31 +250,24 @@ export function renderLine(l: Line, cap = MAX_LINE): string {
   return `${sanitize(src.subarray(0, cut).toString('utf8'))}… [${plural(total - cut, 'byte', 'bytes')} not shown]`;
 }
 
+const fieldsOf = (s: string): string[] => s.trim().split(/ +/);
+
 /**
  * The marker in a stdout line: it may come after text the script printed
  * without a final newline, and runs to the end of the line. The last
- * occurrence counts (wd's own printf always ends the line). Only a marker
- * within the kept tail of an over-long line is found: wd's markers are short.
+ * occurrence counts (wd's own printf always ends the line). In an over-long
+ * line only a marker within the kept tail is found: wd's markers are short.
+ * `text` is what came before the marker ('' when nothing did).
  */
-export function findMark(l: Line, mark: Buffer): { text: Line; fields: string[] } | undefined {
-  let text: Line;
-  let rest: Buffer;
-  if (l.omitted === 0) {
-    const whole = l.tail.length === 0 ? l.head : Buffer.concat([l.head, l.tail]);
-    const at = whole.lastIndexOf(mark);
-    if (at < 0) return undefined;
-    text = { head: whole.subarray(0, at), omitted: 0, tail: EMPTY };
-    rest = whole.subarray(at + mark.length);
-  } else {
-    const at = l.tail.lastIndexOf(mark);
-    if (at < 0) return undefined;
-    text = { head: l.head, omitted: l.omitted, tail: l.tail.subarray(0, at) };
-    rest = l.tail.subarray(at + mark.length);
+export function findMark(l: Line, mark: string): { text: Line; fields: string[] } | undefined {
+  if (typeof l === 'string') {
+    const at = l.lastIndexOf(mark);
+    return at < 0 ? undefined : { text: l.slice(0, at), fields: fieldsOf(l.slice(at + mark.length)) };
   }
-  return { text, fields: rest.toString('utf8').trim().split(/ +/) };
+  const at = l.tail.lastIndexOf(mark);
+  if (at < 0) return undefined;
+  return { text: { head: l.head, omitted: l.omitted, tail: l.tail.subarray(0, at) }, fields: fieldsOf(l.tail.subarray(at + Buffer.byteLength(mark)).toString('utf8')) };
 }
-
-const isEmpty = (l: Line): boolean => l.head.length === 0 && l.omitted === 0 && l.tail.length === 0;
 
 export interface HostOutputOptions {
   prefix: string;
@@ -265,9 +286,19 @@ export interface HostOutputOptions {
 }
 
 /** Everything one host prints, on its way to the terminal. */
+export interface LineFeed {
+  push(chunk: Buffer | string): void;
+  end(): void;
+}
+
 export class HostOutput {
-  readonly out: LineSplitter;
-  readonly err: LineSplitter;
+  /** The host's stdout and stderr bytes go in here, chunk by chunk. */
+  readonly out: LineFeed;
+  readonly err: LineFeed;
+  // The lines of one chunk are written together: one write per chunk rather
+  // than per line (a script printing 100 MB of short lines), still whole lines.
+  private batch: string[] = [];
+  private batchTo: Stream | undefined;
   private held: Array<[Stream, string] | undefined> = [];
   private heldFirst = 0;
   private heldChars = 0;
@@ -282,21 +313,31 @@ export class HostOutput {
     this.maxLine = o.maxLine ?? MAX_LINE;
     this.holdChars = o.holdChars ?? HOLD_CHARS;
     this.holdLines = o.holdLines ?? HOLD_LINES;
-    const mark = Buffer.from(o.mark ?? MARK);
-    this.out = new LineSplitter((l) => {
+    const mark = o.mark ?? MARK;
+    const feed = (split: LineSplitter): LineFeed => ({
+      push: (c) => {
+        split.push(c);
+        this.send();
+      },
+      end: () => {
+        split.end();
+        this.send();
+      },
+    });
+    this.out = feed(new LineSplitter((l) => {
       const m = findMark(l, mark);
       if (m === undefined) return this.emit(this.o.stdout, this.render(l));
       // A post script's last line may lack its newline (echo -n, curl -s): the
       // marker then arrives glued to it, and the text before it is still output.
-      if (!isEmpty(m.text)) this.emit(this.o.stdout, this.render(m.text));
+      if (m.text !== '') this.emit(this.o.stdout, this.render(m.text));
       this.o.onMark(m.fields);
-    }, this.maxLine);
-    this.err = new LineSplitter((l) => {
+    }, this.maxLine));
+    this.err = feed(new LineSplitter((l) => {
       const text = this.render(l);
       const t = text.trim();
       if (t !== '' && !t.startsWith('+')) this.lastError = shorten(t, REASON_CHARS);
       this.emit(this.o.stderr, text);
-    }, this.maxLine);
+    }, this.maxLine));
   }
 
   private render(l: Line): string {
@@ -306,7 +347,9 @@ export class HostOutput {
   private emit(to: Stream, line: string): void {
     const text = `${this.o.prefix}${line}\n`;
     if (!this.o.hold) {
-      to.write(text);
+      if (to !== this.batchTo) this.send();
+      this.batchTo = to;
+      this.batch.push(text);
       return;
     }
     this.held.push([to, text]);
@@ -321,6 +364,13 @@ export class HostOutput {
       this.held = this.held.slice(this.heldFirst);
       this.heldFirst = 0;
     }
+  }
+
+  private send(): void {
+    if (this.batch.length === 0 || this.batchTo === undefined) return;
+    const text = this.batch.length === 1 ? this.batch[0]! : this.batch.join('');
+    this.batch = [];
+    this.batchTo.write(text);
   }
 
   close(): void {

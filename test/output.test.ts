@@ -3,7 +3,7 @@
 // markers found wherever a line ends.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HostOutput, LineSplitter, LINE_TAIL, MARK, renderLine, sanitize, shorten, type Line } from '../src/output.js';
+import { HostOutput, LineSplitter, LINE_TAIL, MARK, renderLine, sanitize, shorten, type Line, type LongLine } from '../src/output.js';
 import { summary } from '../src/report.js';
 import type { HostResult } from '../src/runner.js';
 
@@ -73,7 +73,8 @@ test('a 30 MB line keeps the cap plus a short tail, and counts the rest', () => 
   for (let i = 0; i < n; i++) s.push(chunk);
   s.push('END\n');
   assert.is(lines.length, 1);
-  const l = lines[0]!;
+  const l = lines[0] as LongLine;
+  assert.is(typeof l, 'object');
   assert.is(l.head.length, 64 * 1024);
   assert.is(l.tail.length, LINE_TAIL);
   assert.is(l.tail.subarray(-3).toString(), 'END');
@@ -119,8 +120,10 @@ test('binary output comes out without a control character', () => {
 function host(opts: { hold?: boolean; mark?: string; holdChars?: number; holdLines?: number; maxLine?: number } = {}) {
   const written: string[] = [];
   const marks: string[][] = [];
-  const out = { write: (s: string) => written.push(`out:${s}`) };
-  const err = { write: (s: string) => written.push(`err:${s}`) };
+  // One entry per line, whether lines come one per write or several.
+  const rec = (tag: string) => ({ write: (s: string) => s.split(/(?<=\n)/).forEach((l) => written.push(`${tag}:${l}`)) });
+  const out = rec('out');
+  const err = rec('err');
   const h = new HostOutput({ prefix: 'web1 | ', stdout: out, stderr: err, hold: opts.hold ?? false, onMark: (f) => marks.push(f), ...opts });
   return { h, written, marks };
 }
