@@ -1,6 +1,7 @@
 // Host output → prefixed whole lines. Each host's stdout and stderr are split
-// into lines; a line is written in one call, so hosts never interleave
-// mid-line. wd's own marker lines are taken out and handed to onMark.
+// into lines; whole lines are written in one call, so hosts never interleave
+// mid-line. wd's own marker lines are taken out and handed to onMark. Lines
+// are made inert for the terminal (sanitize) and long ones truncated (renderLine).
 //
 // Whatever a script prints, this costs time linear in its size and memory
 // bounded per host: bytes stay Buffers until a line is complete (a newline
@@ -80,9 +81,8 @@ const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-// Any character that sanitize() has to look at (ESC and CR included).
-// eslint-disable-next-line no-control-regex
-const SUSPECT = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// Any character that sanitize() has to look at (ESC and CR are among them).
+const SUSPECT = new RegExp(UNSAFE.source);
 
 const visible = (c: string): string => {
   const n = c.charCodeAt(0);
@@ -314,6 +314,8 @@ export class HostOutput {
     this.holdChars = o.holdChars ?? HOLD_CHARS;
     this.holdLines = o.holdLines ?? HOLD_LINES;
     const mark = o.mark ?? MARK;
+    // An empty marker would match every line and swallow all output.
+    if (mark === '') throw new Error('HostOutput: the marker prefix must not be empty');
     const feed = (split: LineSplitter): LineFeed => ({
       push: (c) => {
         split.push(c);

@@ -31,6 +31,13 @@ test('a multi-byte character split at any byte is still that character', () => {
   }
 });
 
+test('with a small cap, at every chunk boundary: long lines cut on a character, short ones whole', () => {
+  const text = 'aé€😀z\nß\r\nabc\n\nxxxxxxxxxx';
+  for (const chunks of cuts(Buffer.from(text))) {
+    assert.equal(split(chunks, 4), ['aé… [8 bytes not shown]', 'ß', 'abc', '', 'xxxx… [6 bytes not shown]'], chunks.map((c) => c.toString('hex')).join('|'));
+  }
+});
+
 test('splitter table: line ends, CR, empty chunks, end of input', () => {
   const table: Array<[string, Array<Buffer | string>, string[]]> = [
     ['LF', ['a\nb\n'], ['a', 'b']],
