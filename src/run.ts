@@ -31,6 +31,7 @@ export interface Prepared {
 export async function prepare(action: Action, opts: Options, io: Io): Promise<Prepared> {
   const source = await loadConfig(opts.path, io.cwd, opts.project, opts.env);
   const env = configFromSource(source, opts.project, opts.env);
+  for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const plans = planHosts(env, action, { roles: opts.roles, ...(opts.only !== undefined ? { only: opts.only } : {}) }, io.cwd);
   const scripts = plans.map((p) => buildScript(env, p, { debug: opts.debug, check: opts.check }));
   return { env, plans, scripts };
@@ -39,9 +40,9 @@ export async function prepare(action: Action, opts: Options, io: Io): Promise<Pr
 // ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
 export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
   if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ parseSshOptions, resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
+  const [{ resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
   const home = io.env['HOME'] ?? homedir();
-  const settings = resolveSsh(plan.host.name, parseSshOptions(plan.host.sshOptions, `host ${plan.host.name}`), {
+  const settings = resolveSsh(plan.host.name, plan.host.ssh, {
     home,
     localUser: io.env['USER'] ?? userInfo().username,
     ...(io.env['SSH_AUTH_SOCK'] ? { agentSocket: io.env['SSH_AUTH_SOCK'] } : {}),
