@@ -71,6 +71,7 @@ function givenFlags(argv: readonly string[]): { known: FlagSpec[]; unknown: stri
         continue;
       }
       known.push(f);
+      if (f.type === 'string' && value === undefined) negative(f, argv[i + 1]);
       if (f.type === 'string' && value === undefined && TAKES_VALUE(argv[i + 1])) i++;
     } else if (/^-[^-]/.test(a)) {
       for (let j = 1; j < a.length; j++) {
@@ -81,6 +82,7 @@ function givenFlags(argv: readonly string[]): { known: FlagSpec[]; unknown: stri
         }
         known.push(f);
         if (f.type === 'string') {
+          if (j === a.length - 1) negative(f, argv[i + 1]);
           if (j === a.length - 1 && TAKES_VALUE(argv[i + 1])) i++;
           break;
         }
@@ -88,6 +90,11 @@ function givenFlags(argv: readonly string[]): { known: FlagSpec[]; unknown: stri
     }
   }
   return { known, unknown };
+}
+
+// `--timeout -1` would read -1 as flags; say what is wrong with the value instead.
+function negative(f: FlagSpec, next: string | undefined): void {
+  if (next !== undefined && /^-[0-9]/.test(next)) throw new UsageError(`--${f.name} '${next}': negative values are not accepted.`);
 }
 
 export function parseArgs(argv: readonly string[]): Options {

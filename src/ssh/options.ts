@@ -147,7 +147,8 @@ const FLAG_REFUSED: Record<string, string> = {
 const QUIET_VALUE: Record<string, RegExp> = {
   requesttty: /^(no|auto)$/i, forwardx11: /^no$/i, forwardx11trusted: /^no$/i, controlmaster: /^no$/i,
   controlpath: /^none$/i, controlpersist: /^no$/i, forkafterauthentication: /^no$/i, gssapiauthentication: /^no$/i,
-  addressfamily: /^any$/i, permitlocalcommand: /^no$/i, tag: /^$/,
+  addressfamily: /^any$/i, permitlocalcommand: /^no$/i, tunnel: /^no$/i, sessiontype: /^default$/i,
+  canonicalizehostname: /^(no|false)$/i,
 };
 
 const OPTION_NAMES = [
