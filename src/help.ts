@@ -13,8 +13,9 @@ function optionLines(flags: readonly FlagSpec[], note: (f: FlagSpec) => string =
 // In the general help, a flag that only some commands take says which.
 const whichCommands = (f: FlagSpec): string => {
   const cmds = f.commands.filter((c) => c !== 'help' && c !== 'version');
-  const allHosts = HOST_COMMANDS.every((c) => cmds.includes(c)) && cmds.length === HOST_COMMANDS.length;
-  if (allHosts || f.name === 'help' || f.name === 'version') return '';
+  if (f.name === 'help' || f.name === 'version') return '';
+  const others = cmds.filter((c) => !(HOST_COMMANDS as readonly string[]).includes(c));
+  if (HOST_COMMANDS.every((c) => cmds.includes(c))) return others.length ? ` [also ${others.join(', ')}]` : '';
   return ` [${cmds.join(', ')}]`;
 };
 

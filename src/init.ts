@@ -45,12 +45,11 @@ export function starter(schemaRef: string): string {
   for (const k of KEYS) {
     if (k.aliasOf) continue;
     const { comment, value, commented } = k.starter;
-    if (comment) lines.push(indent(comment, '  # '));
-    const entry = value.startsWith('\n') ? `${k.name}:${indent(value, '  ')}` : `${k.name}: ${value}`;
+    // A comment starts a group of keys: a blank line before it.
+    if (comment) lines.push(...(lines[lines.length - 1] === 'staging:' ? [] : ['']), indent(comment, '  # '));
+    const entry = value.startsWith('\n') ? `${k.name}:${value}` : `${k.name}: ${value}`;
     lines.push(indent(entry, commented ? '  # ' : '  '));
-    if (!commented || comment) lines.push('');
   }
-  while (lines[lines.length - 1] === '') lines.pop();
   lines.push(
     '',
     'local:',
@@ -76,7 +75,7 @@ export function runInit(opts: Options, io: Io): number {
   }
   // Name the file in the hint unless plain `wd setup staging` would find this very file.
   const found = candidates(io.cwd, undefined, 'staging').find((p) => existsSync(p)) === file;
-  const hint = found ? 'wd setup staging' : `wd setup staging -p ${quote(named ?? file)}`;
+  const hint = found ? 'wd setup staging' : `wd setup staging -p ${quote(named ?? 'deploy.yml')}`;
   io.stdout.write(`Wrote ${file}. Edit it, then run: ${hint}\n`);
   return 0;
 }

@@ -149,7 +149,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     name: 'keep_releases', type: 'integer', origin: 'wd', default: '5', min: 2,
     help: '`strategy: releases` only: how many releases to keep (at least 2)',
-    starter: { comment: 'strategy: releases only: how many releases to keep, which paths link to shared/,\nand a script run in the new release before current switches to it.', value: '5', commented: true },
+    starter: { comment: 'For strategy: releases only: how many releases to keep, which paths link to shared/,\nand a script run in the new release before current switches to it.', value: '5', commented: true },
   },
   {
     name: 'shared_paths', type: 'paths', origin: 'wd',
