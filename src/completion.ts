@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Options } from './args.js';
 import { candidates, listEnvironments, loadConfig, parseYaml } from './config.js';
-import { UsageError, didYouMean } from './errors.js';
+import { UsageError } from './errors.js';
 import { COMMAND_SPECS, FLAGS, HOST_COMMANDS, flagsFor, type FlagSpec } from './flags.js';
 import type { Io } from './run.js';
 
@@ -145,7 +145,7 @@ export function completionScript(shell: string): string {
   if (shell === 'bash') return bash();
   if (shell === 'zsh') return zsh();
   if (shell === 'fish') return fish();
-  throw new UsageError(`no completion for shell '${shell}'${didYouMean(shell, SHELLS)}. Usage: wd completion ${SHELLS.join('|')}.`);
+  throw new UsageError(`no completion for shell '${shell}'. Usage: wd completion ${SHELLS.join('|')}.`);
 }
 
 /**
