@@ -1,10 +1,12 @@
 // argv → Options. Pure: no filesystem, no environment, so every flag rule is
-// testable without spawning anything.
+// testable without spawning anything. Which flags exist and which commands take
+// them is src/flags.ts's table.
 import minimist from 'minimist';
 import { UsageError, closest, didYouMean } from './errors.js';
+import { COMMANDS, COMMAND_SPECS, FLAGS, HOST_COMMANDS, type Command, type FlagSpec } from './flags.js';
+import { parseBatch, type Batch } from './keys.js';
 
-export const COMMANDS = ['setup', 'deploy', 'status', 'rollback', 'init', 'hook', 'help', 'version'] as const;
-export type Command = (typeof COMMANDS)[number];
+export { COMMANDS, type Command } from './flags.js';
 
 export interface Options {
   command: Command;
@@ -21,40 +23,92 @@ export interface Options {
   concurrency?: number;
   json: boolean;
   quiet: boolean;
-  /** init: overwrite; hook install: replace wd's own hook. */
+  /** Seconds for the whole script on one host (--timeout). */
+  timeout?: number;
+  /** Seconds to connect to one host (--connect-timeout). */
+  connectTimeout?: number;
+  batch?: Batch;
+  canary: boolean;
+  /** Seconds to wait for another run's per-host lock (--wait-lock). */
+  waitLock?: number;
+  /** status: how many history lines per host (--history). */
+  history?: number;
+  /** rollback: the revision to go back to (--rev, or --to after a positional <env>). */
+  rev?: string;
+  /** Go ahead where wd would refuse: init overwrites, hook install replaces wd's hook, hosts lose local changes. */
   force: boolean;
   /** hook install: the bare repository. */
   repo?: string;
+  /** completion --list-envs: print the discovered config's environments (used by the completion scripts). */
+  listEnvs?: boolean;
   /** `wd help deploy`, `wd deploy --help`: the command whose help to show. */
   helpFor?: Command;
-  /** Positional words after the command (hook subcommands, init target). */
+  /** Positional words after the command (hook subcommands, init target, completion shell). */
   rest: string[];
 }
 
-const STRINGS = ['to', 'path', 'only', 'roles', 'concurrency', 'repo'] as const;
-const BOOLEANS = ['check', 'debug', 'dry-run', 'json', 'quiet', 'help', 'version', 'force'] as const;
-const ALIASES: Record<string, string> = {
-  t: 'to', p: 'path', o: 'only', r: 'roles', c: 'check', d: 'debug',
-  n: 'dry-run', j: 'concurrency', q: 'quiet', h: 'help', V: 'version',
-};
-const KNOWN_FLAGS = [...STRINGS, ...BOOLEANS];
+const byName = new Map(FLAGS.map((f) => [f.name, f]));
+const byShort = new Map(FLAGS.filter((f) => f.short).map((f) => [f.short!, f]));
+const VISIBLE_NAMES = FLAGS.filter((f) => !f.hidden).map((f) => f.name);
+const TAKES_VALUE = (next: string | undefined): next is string => next !== undefined && !/^(-|--)[^-]/.test(next);
+
+/**
+ * The flags argv names, in order, read as minimist reads them (so a flag's
+ * value is never taken for a flag): known ones as their spec, others as written.
+ */
+function givenFlags(argv: readonly string[]): { known: FlagSpec[]; unknown: string[] } {
+  const known: FlagSpec[] = [];
+  const unknown: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('--')) {
+      const [raw, value] = a.slice(2).split(/=(.*)/s) as [string, string | undefined];
+      const negated = raw.startsWith('no-') && byName.get(raw.slice(3))?.type === 'boolean';
+      const f = byName.get(negated ? raw.slice(3) : raw);
+      if (!f) {
+        unknown.push(a);
+        continue;
+      }
+      known.push(f);
+      if (f.type === 'string' && value === undefined) negative(f, argv[i + 1]);
+      if (f.type === 'string' && value === undefined && TAKES_VALUE(argv[i + 1])) i++;
+    } else if (/^-[^-]/.test(a)) {
+      for (let j = 1; j < a.length; j++) {
+        const f = byShort.get(a[j]!);
+        if (!f) {
+          unknown.push(`-${a[j]}`);
+          continue;
+        }
+        known.push(f);
+        if (f.type === 'string') {
+          if (j === a.length - 1) negative(f, argv[i + 1]);
+          if (j === a.length - 1 && TAKES_VALUE(argv[i + 1])) i++;
+          break;
+        }
+      }
+    }
+  }
+  return { known, unknown };
+}
+
+// `--timeout -1` would read -1 as flags; say what is wrong with the value instead.
+function negative(f: FlagSpec, next: string | undefined): void {
+  if (next !== undefined && /^-[0-9]/.test(next)) throw new UsageError(`--${f.name} '${next}': negative values are not accepted.`);
+}
 
 export function parseArgs(argv: readonly string[]): Options {
-  const unknown: string[] = [];
-  const parsed = minimist([...argv], {
-    string: [...STRINGS],
-    boolean: [...BOOLEANS],
-    alias: ALIASES,
-    unknown: (arg) => {
-      if (arg.startsWith('-')) unknown.push(arg);
-      return true;
-    },
-  });
+  const { known, unknown } = givenFlags(argv);
   if (unknown.length > 0) {
     const flag = unknown[0]!;
-    const c = closest(flag.replace(/^-+/, '').split('=')[0]!, KNOWN_FLAGS);
+    const c = closest(flag.replace(/^-+/, '').split('=')[0]!, VISIBLE_NAMES);
     throw new UsageError(`unknown option '${flag}'${c ? ` (did you mean '--${c}'?)` : ''}. Run 'wd --help' for the list of options.`);
   }
+  const parsed = minimist([...argv], {
+    string: FLAGS.filter((f) => f.type === 'string').map((f) => f.name),
+    boolean: FLAGS.filter((f) => f.type === 'boolean').map((f) => f.name),
+    alias: Object.fromEntries(FLAGS.filter((f) => f.short).map((f) => [f.short!, f.name])),
+  });
 
   const words = parsed._.map(String);
   const first = words[0];
@@ -64,11 +118,12 @@ export function parseArgs(argv: readonly string[]): Options {
   if (first === undefined) {
     if (parsed['help']) return base('help', []);
     if (typeof parsed['to'] === 'string' && parsed['to'] !== '') {
-      // whiskey_disk's `wd --to=env` with no command deploys, as `wd deploy` did.
+      // `wd --to=env` with no command deploys: wd's shortcut for `rake deploy:now to=env`.
+      // (whiskey_disk's own `wd` script printed its usage instead: it required setup or deploy.)
       command = 'deploy';
       rest = [];
     } else {
-      throw new UsageError("no command given. Usage: wd <setup|deploy|status|rollback|init|hook> [env] [options]; run 'wd --help' for details.");
+      throw new UsageError(`no command given. Usage: wd <${COMMAND_SPECS.filter((c) => !c.hidden && c.name !== 'help').map((c) => c.name).join('|')}> [env] [options]; run 'wd --help' for details.`);
     }
   } else if ((COMMANDS as readonly string[]).includes(first)) {
     command = first as Command;
@@ -85,13 +140,45 @@ export function parseArgs(argv: readonly string[]): Options {
     return { ...base('help', []), ...(about ? { helpFor: about as Command } : {}) };
   }
   if (parsed['help']) return { ...base('help', []), helpFor: command };
+  for (const f of known) {
+    if (!f.commands.includes(command)) {
+      const where = f.commands.filter((c) => c !== 'help' && c !== 'version');
+      throw new UsageError(`--${f.name} does not apply to 'wd ${command}'; it is an option of: ${where.map((c) => `wd ${c}`).join(', ')}. See 'wd ${command} --help'.`);
+    }
+  }
+
+  const str = (k: string): string | undefined => {
+    const v: unknown = parsed[k];
+    if (Array.isArray(v)) throw new UsageError(`--${k} given more than once.`);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${k} needs a value.`);
+    return v;
+  };
+  const seconds = (k: string, min: 'positive' | 'zero'): number | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const n = /^[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
+    if (!(min === 'zero' ? n >= 0 : n > 0)) throw new UsageError(`--${k} must be a number of seconds${min === 'zero' ? '' : ' greater than 0'}, got '${v}'.`);
+    return n;
+  };
+  const whole = (k: string, what: string): number | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--${k} must be a whole number of ${what} >= 1, got '${v}'.`);
+    return Number(v);
+  };
 
   const opts = base(command, rest);
-  const takesEnv = command === 'setup' || command === 'deploy' || command === 'status' || command === 'rollback';
-  if (takesEnv) {
-    const to = typeof parsed['to'] === 'string' ? parsed['to'] : undefined;
+  if ((HOST_COMMANDS as readonly string[]).includes(command)) {
+    let to = str('to');
     const positional = rest[0];
     if (rest.length > 1) throw new UsageError(`too many arguments: '${rest.slice(1).join(' ')}'. Usage: wd ${command} <env> [options].`);
+    // whiskey_disk's --to names the environment; after `wd rollback <env>` it can only mean the revision.
+    if (command === 'rollback' && positional !== undefined && to !== undefined) {
+      if (str('rev') !== undefined) throw new UsageError(`revision given twice: --to='${to}' and --rev='${str('rev')}'. Use --rev REV.`);
+      opts.rev = to;
+      to = undefined;
+    }
     if (to !== undefined && positional !== undefined) {
       throw new UsageError(`environment given twice: '${positional}' and --to='${to}'. Use one of them.`);
     }
@@ -104,13 +191,6 @@ export function parseArgs(argv: readonly string[]): Options {
     opts.rest = [];
   }
 
-  const str = (k: string): string | undefined => {
-    const v: unknown = parsed[k];
-    if (Array.isArray(v)) throw new UsageError(`--${k} given more than once.`);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v === '') throw new UsageError(`--${k} needs a value.`);
-    return v;
-  };
   const path = str('path');
   if (path !== undefined) opts.path = path;
   const only = str('only');
@@ -120,10 +200,27 @@ export function parseArgs(argv: readonly string[]): Options {
     opts.roles = roles.split(',').map((r) => r.trim()).filter((r) => r !== '');
     if (opts.roles.length === 0) throw new UsageError(`--roles needs at least one role name, e.g. --roles web,db.`);
   }
-  const conc = str('concurrency');
-  if (conc !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(conc)) throw new UsageError(`--concurrency must be a whole number of hosts >= 1, got '${conc}'.`);
-    opts.concurrency = Number(conc);
+  const conc = whole('concurrency', 'hosts');
+  if (conc !== undefined) opts.concurrency = conc;
+  const timeout = seconds('timeout', 'positive');
+  if (timeout !== undefined) opts.timeout = timeout;
+  const connectTimeout = seconds('connect-timeout', 'positive');
+  if (connectTimeout !== undefined) opts.connectTimeout = connectTimeout;
+  const waitLock = seconds('wait-lock', 'zero');
+  if (waitLock !== undefined) opts.waitLock = waitLock;
+  const history = whole('history', 'lines');
+  if (history !== undefined) opts.history = history;
+  const batch = str('batch');
+  if (batch !== undefined) {
+    const b = parseBatch(batch);
+    if (!b) throw new UsageError(`--batch must be a number of hosts (1 or more) or a percentage (1% to 100%), got '${batch}'.`);
+    opts.batch = b;
+  }
+  const rev = str('rev');
+  if (rev !== undefined) {
+    // A revision is handed to git on the host: it must never read as an option.
+    if (rev.startsWith('-') || /\s/.test(rev)) throw new UsageError(`--rev '${rev}' is not a revision: it must not start with '-' or contain spaces.`);
+    opts.rev = rev;
   }
   opts.check = parsed['check'] === true;
   opts.debug = parsed['debug'] === true;
@@ -131,12 +228,14 @@ export function parseArgs(argv: readonly string[]): Options {
   opts.json = parsed['json'] === true;
   opts.quiet = parsed['quiet'] === true;
   opts.force = parsed['force'] === true;
+  opts.canary = parsed['canary'] === true;
+  if (parsed['list-envs'] === true) opts.listEnvs = true;
   const repo = str('repo');
   if (repo !== undefined) opts.repo = repo;
   return opts;
 
   function base(c: Command, r: string[]): Options {
-    return { command: c, roles: [], check: false, debug: false, dryRun: false, json: false, quiet: false, force: false, rest: r };
+    return { command: c, roles: [], check: false, debug: false, dryRun: false, json: false, quiet: false, canary: false, force: false, rest: r };
   }
 }
 

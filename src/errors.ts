@@ -55,5 +55,11 @@ function distance(a: string, b: string): number {
 
 export function didYouMean(word: string, candidates: readonly string[]): string {
   const c = closest(word, candidates);
-  return c ? ` (did you mean '${c}'?)` : '';
+  return c ? ` (did you mean '${printable(c)}'?)` : '';
+}
+
+/** A name from a config or the command line as it can be shown on one line: quoted and escaped when it holds control characters. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f\x7f]/.test(s) ? JSON.stringify(s) : s;
 }

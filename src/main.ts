@@ -1,11 +1,8 @@
 // argv → options → command. The one catch: typed errors become a message and
 // exit 2; a host failing is a result (exit 1), never an exception.
-import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from "node:path";
 import { parseArgs, type Options } from './args.js';
 import { WdError, UsageError } from './errors.js';
 import { helpText } from './help.js';
-import { STARTER } from './init.js';
 import type { Io } from './run.js';
 import { VERSION } from './version.js';
 
@@ -32,7 +29,9 @@ async function dispatch(opts: Options, io: Io): Promise<number> {
       io.stdout.write(helpText(opts.helpFor));
       return 0;
     case 'init':
-      return init(opts, io);
+      return (await import('./init.js')).runInit(opts, io);
+    case 'completion':
+      return (await import('./completion.js')).runCompletion(opts, io);
     case 'hook': {
       const { runHook } = await import('./hook/hook.js');
       return runHook(opts, io);
@@ -44,13 +43,3 @@ async function dispatch(opts: Options, io: Io): Promise<number> {
       return (await (await import('./run.js')).runAction(opts.command, opts, io)).code;
   }
 }
-
-function init(opts: Options, io: Io): number {
-  if (opts.rest.length > 1) throw new UsageError(`too many arguments to 'wd init': ${opts.rest.join(' ')}. Usage: wd init [FILE] [--force].`);
-  const file = resolve(io.cwd, opts.rest[0] ?? 'deploy.yml');
-  if (existsSync(file) && !opts.force) throw new UsageError(`${file} already exists; not overwriting it. Use --force to replace it, or name another file: wd init FILE.`);
-  writeFileSync(file, STARTER);
-  io.stdout.write(`Wrote ${file}. Edit it, then run: wd setup staging\n`);
-  return 0;
-}
-

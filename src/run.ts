@@ -75,9 +75,9 @@ export async function prepare(action: Action, env: EnvConfig, opts: Options, io:
 // ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
 export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
   if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ parseSshOptions, resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
+  const [{ resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
   const home = io.env['HOME'] ?? homedir();
-  const settings = resolveSsh(plan.host.name, parseSshOptions(plan.host.sshOptions, `host ${plan.host.name}`), {
+  const settings = resolveSsh(plan.host.name, plan.host.ssh, {
     home,
     localUser: io.env['USER'] ?? userInfo().username,
     ...(io.env['SSH_AUTH_SOCK'] ? { agentSocket: io.env['SSH_AUTH_SOCK'] } : {}),
@@ -146,6 +146,7 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
 /** The CLI's setup/deploy/rollback/status. */
 export async function runAction(action: Action, opts: Options, io: Io): Promise<{ code: number; results: HostResult[] }> {
   const env = await loadEnv(opts, io.cwd);
+  for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
   const { plans, scripts } = prepared;
   if (opts.dryRun) {

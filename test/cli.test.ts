@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { git, makeOrigin } from './helpers/git.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { runWd, WD_BIN } from './helpers/wd.js';
+import { KEY_NAMES } from '../src/keys.js';
 
 test.after(cleanup);
 
@@ -50,7 +51,7 @@ test('config errors exit 2 before anything runs', async () => {
   const r = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(r.code, 2);
   assert.is(r.stdout, '');
-  assert.is(r.stderr, `wd: ${join(dir, 'deploy.yml')}, environment 'prod': unknown key 'colour'. Known keys: domain, deploy_to, repository, branch, post_setup_script, post_deploy_script, rake_env, env, deploy_config_to, config_repository, config_branch, config_target, project, ssh_options, deploy_on_push.\n`);
+  assert.is(r.stderr, `wd: ${join(dir, 'deploy.yml')}:7:3, environment 'prod': unknown key 'colour'. Known keys: ${KEY_NAMES.join(', ')}.\n`);
   assert.not.ok(existsSync(join(dir, 'app')));
   writeFileSync(join(dir, 'bad.yml'), 'prod:\n  deploy_to: [\n');
   const y = await runWd(['deploy', 'prod', '-p', 'bad.yml'], { cwd: dir });

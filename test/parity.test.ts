@@ -55,7 +55,7 @@ const configError = (domain: string): string => {
 };
 
 test('filters: duplicate domains are an error naming the host, also when both mean local', () => {
-  assert.match(configError('[deploy@a, {name: deploy@a, roles: [db]}]'), /^deploy\.yml, environment 'p', key 'domain': duplicate host 'deploy@a'/);
+  assert.match(configError('[deploy@a, {name: deploy@a, roles: [db]}]'), /^deploy\.yml:4:3, environment 'p', key 'domain': duplicate host 'deploy@a'/);
   assert.match(configError("[local, '']"), /duplicate host 'local'/);
   assert.match(configError('[{name: local}, {roles: [web]}]'), /duplicate host 'local'/);
   // Only exact duplicates: whiskey_disk compared names as written.
@@ -67,20 +67,20 @@ test('filters: empty roles dropped, a string role becomes a one-element list', (
 });
 
 test("filters: 'local', empty and absent domains run on this machine without SSH", () => {
-  const local = { name: 'local', roles: [], sshOptions: [], local: true };
+  const local = { name: 'local', local: true, roles: [], host: 'local', ssh: { identityFiles: [], options: {} } };
   for (const d of ['local', "''", '~', '[local]', "['']", '[{name: local}]', "[{name: ''}]"]) assert.equal(hostsOf(d), [local], `domain: ${d}`);
   assert.equal(configFromSource({ name: 'd.yml', text: `p:\n  ${BASE}` }, undefined, 'p').hosts, [local]);
   assert.equal(hostsOf('[{name: local, roles: db}]'), [{ ...local, roles: ['db'] }]);
 });
 
 test('filters: ssh_options as a string or a list, empties dropped, list items kept whole', () => {
-  const opts = (o: string): string[] => hostsOf(`[{name: a, ssh_options: ${o}}]`)[0]!.sshOptions;
-  assert.equal(opts('"-p 2222 -A"'), ['-p', '2222', '-A']);
-  assert.equal(opts('["-p 2222", null, "", "-A"]'), ['-p', '2222', '-A']);
-  assert.equal(opts('["-i", "/keys/my key", "-o", "UserKnownHostsFile=/my hosts"]'), ['-i', '/keys/my key', '-o', 'UserKnownHostsFile=/my hosts']);
-  assert.equal(opts('["-o UserKnownHostsFile=/my hosts"]'), ['-o', 'UserKnownHostsFile=/my hosts']);
-  assert.equal(opts('[]'), []);
-  assert.equal(opts("''"), []);
+  const opts = (o: string) => hostsOf(`[{name: a, ssh_options: ${o}}]`)[0]!.ssh;
+  assert.equal(opts('"-p 2222 -A"'), { port: 2222, identityFiles: [], options: { forwardagent: 'yes' } });
+  assert.equal(opts('["-p 2222", null, "", "-A"]'), { port: 2222, identityFiles: [], options: { forwardagent: 'yes' } });
+  assert.equal(opts('["-i", "/keys/my key", "-o", "UserKnownHostsFile=/my hosts"]'), { identityFiles: ['/keys/my key'], options: { userknownhostsfile: '/my hosts' } });
+  assert.equal(opts('["-o UserKnownHostsFile=/my hosts"]'), { identityFiles: [], options: { userknownhostsfile: '/my hosts' } });
+  assert.equal(opts('[]'), { identityFiles: [], options: {} });
+  assert.equal(opts("''"), { identityFiles: [], options: {} });
 });
 
 // ---------------------------------------------------------------- configuration repository

@@ -30,8 +30,16 @@ test('parseSshOptions: -o Name=value and -o "Name value", names lower-cased', ()
   assert.equal(parse('-o', 'IdentityFile=~/.ssh/deploy').identityFiles, ['~/.ssh/deploy']);
 });
 
-test('parseSshOptions: -A, -C and the no-op flags', () => {
-  assert.equal(parse('-A', '-C', '-q', '-T', '-x', '-v', '-4'), { identityFiles: [], options: { forwardagent: 'yes', compression: 'yes' } });
+test('parseSshOptions: flags read as getopt does (bundled, attached values), each as the option it stands for', () => {
+  assert.equal(parse('-A', '-C'), { identityFiles: [], options: { forwardagent: 'yes', compression: 'yes' } });
+  assert.equal(parse('-AC', '-vp2222'), { port: 2222, identityFiles: [], options: { forwardagent: 'yes', compression: 'yes' }, verbose: 1 });
+  assert.equal(parse('-a').options, { forwardagent: 'no' });
+  assert.equal(parse('-T', '-x', '-4').options, { requesttty: 'no', forwardx11: 'no', addressfamily: 'inet' });
+  // -v levels (and LogLevel) are kept for --debug, capped at 3.
+  assert.is(parse('-vv').verbose, 2);
+  assert.is(parse('-vvv', '-v').verbose, 3);
+  assert.is(parse('-o', 'LogLevel=DEBUG2').verbose, 2);
+  assert.is(parse('-q').verbose, undefined);
 });
 
 test('parseSshOptions: the first value wins, as in ssh', () => {
@@ -43,17 +51,76 @@ test('parseSshOptions: the first value wins, as in ssh', () => {
   assert.equal(a.options, { port: '3', forwardagent: 'no' });
 });
 
+/** The warnings one parse adds. */
+function warningsFor(...args: string[]): string[] {
+  const w: string[] = [];
+  parseSshOptions(args, 'host web1', w);
+  return w;
+}
+
+test('parseSshOptions: whiskey_disk configs carry any OpenSSH flag; harmless ones accepted silently', () => {
+  for (const args of [['-q'], ['-T'], ['-x'], ['-n'], ['-k'], ['-g'], ['-y'], ['-v'], ['-vvv'], ['-e', '~'], ['-a'], ['-A'], ['-C'], ['-p', '22'], ['-l', 'u'], ['-i', 'k'], ['-F', 'f'], ['-J', 'j'],
+    ['-o', 'BatchMode=yes'], ['-o', 'RequestTTY=no'], ['-o', 'ForwardX11=no'], ['-o', 'ControlMaster=no'], ['-o', 'Tunnel=no'], ['-o', 'SessionType=default']]) {
+    assert.equal(warningsFor(...args), [], args.join(' '));
+  }
+});
+
+test('parseSshOptions: flags that make no sense for an unattended exec are ignored with a one-line warning naming them', () => {
+  const cases: Array<[string[], string]> = [
+    [['-t'], '-t is ignored: wd never allocates a terminal (nothing can answer a prompt in an unattended deploy).'],
+    [['-X'], '-X is ignored: wd forwards no X11 display.'],
+    [['-Y'], '-Y is ignored: wd forwards no X11 display.'],
+    [['-4'], "-4 is ignored: wd's SSH client uses the address family the host name resolves to."],
+    [['-6'], "-6 is ignored: wd's SSH client uses the address family the host name resolves to."],
+    [['-K'], '-K is ignored: wd does not authenticate with GSSAPI/Kerberos (keys and the agent only).'],
+    [['-f'], '-f is ignored: wd keeps each connection in the foreground until its script ends.'],
+    [['-M'], '-M is ignored: wd opens its own connection to each host.'],
+    [['-c', 'aes256-ctr'], "-c aes256-ctr is ignored: wd's SSH client negotiates from its own algorithm list."],
+    [['-m', 'hmac-sha2-256'], "-m hmac-sha2-256 is ignored: wd's SSH client negotiates from its own algorithm list."],
+    [['-b', '10.0.0.5'], "-b 10.0.0.5 is ignored: wd's SSH client connects from the default local address."],
+    [['-B', 'eth1'], "-B eth1 is ignored: wd's SSH client connects from the default local interface."],
+    [['-E', '/tmp/ssh.log'], "-E /tmp/ssh.log is ignored: wd's SSH client writes no log file (use --debug for more detail)."],
+    [['-S', '/tmp/ctl'], '-S /tmp/ctl is ignored: wd opens its own connection to each host.'],
+    [['-I', '/usr/lib/opensc.so'], '-I /usr/lib/opensc.so is ignored: wd does not use PKCS#11 tokens (keys and the agent only).'],
+    [['-P', 'work'], '-P work is ignored: wd does not evaluate Match tagged in ~/.ssh/config.'],
+    [['-o', 'ControlPersist=10m'], '-o ControlPersist=10m is ignored: wd opens its own connection to each host.'],
+    [['-o', 'SendEnv=LANG'], '-o SendEnv=LANG is ignored: wd passes no local environment variables; use rake_env.'],
+    [['-o', 'RequestTTY=force'], '-o RequestTTY=force is ignored: wd never allocates a terminal (nothing can answer a prompt in an unattended deploy).'],
+  ];
+  for (const [args, text] of cases) assert.equal(warningsFor(...args), [`host web1: ssh_options ${text}`], args.join(' '));
+  // -tt: one warning, not two.
+  assert.equal(warningsFor('-tt', '-t').length, 1);
+});
+
+test('parseSshOptions: refused only what changes where or as whom, forwards ports, or would not run the deploy', () => {
+  const refused: Array<[string[], string]> = [
+    [['-R', '80:localhost:80'], '-R 80:localhost:80 cannot be honoured: wd forwards no ports. Remove it.'],
+    [['-L', '8080:db:5432'], '-L 8080:db:5432 cannot be honoured: wd forwards no ports. Remove it.'],
+    [['-D', '1080'], '-D 1080 cannot be honoured: wd forwards no ports. Remove it.'],
+    [['-w', '0:0'], '-w 0:0 cannot be honoured: wd forwards no tun devices. Remove it.'],
+    [['-W', 'db:22'], '-W cannot be honoured: it forwards stdin/stdout to another host and port, which would change where wd connects. Remove it.'],
+    [['-N'], '-N cannot be honoured: it makes ssh run no command, so nothing would be deployed. Remove it.'],
+    [['-O', 'check'], '-O cannot be honoured: it sends a command to a control master instead of running the deploy. Remove it.'],
+    [['-s'], '-s cannot be honoured: it makes ssh start a subsystem instead of running the deploy script. Remove it.'],
+    [['-G'], '-G cannot be honoured: it makes ssh print its configuration and connect nowhere. Remove it.'],
+    [['-o', 'ProxyCommand=nc %h %p'], '-o ProxyCommand=nc %h %p cannot be honoured: wd cannot run a proxy command to reach the host; use ProxyJump (-J) if a jump host will do. Remove it.'],
+    [['-o', 'HostKeyAlias=other'], "-o HostKeyAlias=other cannot be honoured: wd checks the host key under the host's own name; write that name in domain instead. Remove it."],
+    [['-o', 'RemoteCommand=sh'], '-o RemoteCommand=sh cannot be honoured: wd runs its own script on the host, not another command. Remove it.'],
+    [['-o', 'LocalForward=1 x:1'], '-o LocalForward=1 x:1 cannot be honoured: wd forwards no ports. Remove it.'],
+  ];
+  for (const [args, text] of refused) assert.is(parseError(args), `host web1: ssh_options ${text}`, args.join(' '));
+});
+
 test('parseSshOptions: errors name the host and the option', () => {
   assert.match(parseError(['-p', 'abc']), "host web1: ssh_options -p 'abc' is not a port number.");
   assert.match(parseError(['-p', '0']), 'not a port number');
   assert.match(parseError(['-p', '65536']), 'not a port number');
   assert.match(parseError(['-i']), 'host web1: ssh_options -i needs a value.');
-  assert.match(parseError(['-R', '80:localhost:80']), "host web1: ssh_options '-R' is not supported by wd's built-in SSH client");
-  const cm = parseError(['-o', 'ControlMaster=auto']);
-  assert.match(cm, 'host web1: ssh_options -o ControlMaster is not supported');
-  assert.match(cm, 'StrictHostKeyChecking');
+  assert.is(parseError(['-o', 'ControlMastr=auto']), "host web1: ssh_options -o ControlMastr is not an OpenSSH option (did you mean 'ControlMaster'?).");
   assert.match(parseError(['-o', 'Port']), "-o 'Port': expected Name=value.");
-  assert.match(parseError(['-Ax']), "'-Ax' is not understood.");
+  assert.is(parseError(['-Z']), "host web1: ssh_options '-Z': -Z is not an OpenSSH client flag.");
+  assert.is(parseError(['web1']), "host web1: ssh_options 'web1' is not an option: ssh_options holds flags such as -p 2222 or -o Name=value.");
+  assert.match(parseError(['--', '-p']), "'--' is not an option");
 });
 
 test('splitDomain: user, host, port, IPv6', () => {

@@ -2,7 +2,7 @@
 // parseSshOptions is pure; resolveSsh reads the ssh_config file it is given.
 import { createRequire } from 'node:module';
 import type SSHConfigType from 'ssh-config';
-import { ConfigError } from '../errors.js';
+import { ConfigError, didYouMean } from '../errors.js';
 
 // The ssh_config parser costs ~20 ms to load; most deploy machines have no
 // ~/.ssh/config at all, so load it (its CommonJS build) only when one is read.
@@ -19,8 +19,10 @@ export interface SshArgs {
   identityFiles: string[];
   configFile?: string;
   jump?: string;
-  /** -o Name=value options, keys lower-cased. */
+  /** -o Name=value options (and the flags that stand for one), keys lower-cased; the first value wins. */
   options: Record<string, string>;
+  /** -v, -vv, -vvv, LogLevel VERBOSE/DEBUG1..3: how much SSH detail --debug may show. */
+  verbose?: number;
 }
 
 export interface SshSettings {
@@ -42,86 +44,230 @@ export interface SshSettings {
   jump: SshSettings[];
 }
 
-// -o names wd understands. Options that only make sense for an interactive or
-// different ssh are rejected rather than silently ignored.
-const SUPPORTED = new Map<string, string>([
-  ['port', 'Port'], ['user', 'User'], ['hostname', 'HostName'], ['identityfile', 'IdentityFile'],
-  ['identitiesonly', 'IdentitiesOnly'], ['proxyjump', 'ProxyJump'], ['stricthostkeychecking', 'StrictHostKeyChecking'],
-  ['userknownhostsfile', 'UserKnownHostsFile'], ['forwardagent', 'ForwardAgent'], ['connecttimeout', 'ConnectTimeout'],
-  ['serveraliveinterval', 'ServerAliveInterval'], ['serveralivecountmax', 'ServerAliveCountMax'], ['identityagent', 'IdentityAgent'],
-  ['compression', 'Compression'],
-  // Accepted because wd already behaves this way: it never prompts, never asks for passwords.
-  ['batchmode', 'BatchMode'], ['loglevel', 'LogLevel'], ['passwordauthentication', 'PasswordAuthentication'],
-  ['checkhostip', 'CheckHostIP'], ['hashknownhosts', 'HashKnownHosts'], ['addkeystoagent', 'AddKeysToAgent'],
-  ['requesttty', 'RequestTTY'], ['kbdinteractiveauthentication', 'KbdInteractiveAuthentication'],
-  ['preferredauthentications', 'PreferredAuthentications'], ['globalknownhostsfile', 'GlobalKnownHostsFile'],
-]);
-// Flags without an argument that are harmless (quiet, no tty, no X11, verbose).
-const VALUE_FLAGS = new Set(['-p', '-l', '-i', '-F', '-J', '-o']);
-const NOOP_FLAGS = new Set(['-q', '-T', '-x', '-v', '-vv', '-vvv', '-n', '-a', '-4', '-6', '-k']);
+// What wd does with each OpenSSH client option, as `-o Name=value` or as the
+// flag that stands for it. whiskey_disk handed ssh_options to the ssh binary,
+// so a whiskey_disk config may carry any of them. wd honours what its client
+// implements, ignores what cannot matter to an unattended exec (a warning says
+// so when the user may expect an effect), and refuses only what would change
+// where or as whom it connects, forward ports, or stop the deploy from running.
 
-export function parseSshOptions(args: readonly string[], where: string): SshArgs {
+/** Read by resolveSsh. Extend this set when resolveSsh learns an option. */
+const HONOURED = new Set([
+  'port', 'user', 'hostname', 'identityfile', 'identitiesonly', 'proxyjump', 'stricthostkeychecking',
+  'userknownhostsfile', 'forwardagent', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax',
+  'identityagent', 'compression',
+]);
+
+// wd already behaves this way (never prompts, no terminal, no X11, no forwarding), so these change nothing.
+const SILENT = new Set([
+  'batchmode', 'passwordauthentication', 'kbdinteractiveauthentication', 'kbdinteractivedevices',
+  'challengeresponseauthentication', 'numberofpasswordprompts', 'checkhostip', 'hashknownhosts',
+  'addkeystoagent', 'preferredauthentications', 'globalknownhostsfile', 'tcpkeepalive', 'exitonforwardfailure',
+  'clearallforwardings', 'gatewayports', 'stdinnull', 'visualhostkey', 'updatehostkeys', 'ipqos', 'rekeylimit',
+  'fingerprinthash', 'gssapidelegatecredentials', 'enablesshkeysign', 'syslogfacility', 'logverbose',
+  'channeltimeout', 'enableescapecommandline', 'obscurekeystroketiming', 'requiredrsasize', 'xauthlocation',
+  'forwardx11timeout', 'streamlocalbindmask', 'streamlocalbindunlink', 'permitremoteopen', 'usekeychain',
+  'ignoreunknown', 'connectionattempts', 'protocol', 'useroaming', 'hostbasedauthentication',
+  'pubkeyauthentication', 'escapechar', 'loglevel',
+]);
+
+// Options whose effect the user may count on, ignored with a warning saying why.
+const IGNORED: Record<string, string> = {
+  controlmaster: 'wd opens its own connection to each host', controlpath: 'wd opens its own connection to each host',
+  controlpersist: 'wd opens its own connection to each host',
+  forwardx11: 'wd forwards no X11 display', forwardx11trusted: 'wd forwards no X11 display',
+  requesttty: 'wd never allocates a terminal (nothing can answer a prompt in an unattended deploy)',
+  forkafterauthentication: 'wd keeps each connection in the foreground until its script ends',
+  addressfamily: "wd's SSH client uses the address family the host name resolves to",
+  bindaddress: "wd's SSH client connects from the default local address",
+  bindinterface: "wd's SSH client connects from the default local interface",
+  ciphers: "wd's SSH client negotiates from its own algorithm list", macs: "wd's SSH client negotiates from its own algorithm list",
+  kexalgorithms: "wd's SSH client negotiates from its own algorithm list",
+  hostkeyalgorithms: "wd's SSH client negotiates from its own algorithm list",
+  pubkeyacceptedalgorithms: "wd's SSH client negotiates from its own algorithm list",
+  pubkeyacceptedkeytypes: "wd's SSH client negotiates from its own algorithm list",
+  casignaturealgorithms: "wd's SSH client negotiates from its own algorithm list",
+  hostbasedacceptedalgorithms: "wd's SSH client negotiates from its own algorithm list", cipher: "wd's SSH client negotiates from its own algorithm list",
+  gssapiauthentication: 'wd does not authenticate with GSSAPI/Kerberos (keys and the agent only)',
+  pkcs11provider: 'wd does not use PKCS#11 tokens (keys and the agent only)',
+  securitykeyprovider: 'wd does not use a security key provider (keys and the agent only)',
+  certificatefile: 'wd does not use SSH certificates (keys and the agent only)',
+  sendenv: 'wd passes no local environment variables; use rake_env',
+  setenv: 'wd passes no environment variables this way; use rake_env',
+  localcommand: 'wd runs no local command after connecting', permitlocalcommand: 'wd runs no local command after connecting',
+  knownhostscommand: 'wd reads host keys from the known_hosts files only',
+  revokedhostkeys: 'wd does not read a revoked-keys file; remove revoked keys from known_hosts',
+  verifyhostkeydns: 'wd does not look up SSHFP records; it checks known_hosts',
+  nohostauthenticationforlocalhost: 'wd checks the host key of localhost too',
+  canonicaldomains: 'wd does not canonicalize host names', canonicalizefallbacklocal: 'wd does not canonicalize host names',
+  canonicalizemaxdots: 'wd does not canonicalize host names', canonicalizepermittedcnames: 'wd does not canonicalize host names',
+  proxyusefdpass: 'wd runs no proxy command', tag: 'wd does not evaluate Match tagged in ~/.ssh/config',
+};
+
+// Options that change where or as whom wd connects, forward ports, or replace the command:
+// honouring them is impossible and ignoring them would connect somewhere else, or do something else.
+const REFUSED: Record<string, (value: string) => string | undefined> = {
+  proxycommand: () => 'wd cannot run a proxy command to reach the host; use ProxyJump (-J) if a jump host will do',
+  localforward: () => 'wd forwards no ports', remoteforward: () => 'wd forwards no ports', dynamicforward: () => 'wd forwards no ports',
+  tunnel: (v) => (/^no$/i.test(v) ? undefined : 'wd forwards no tun devices'),
+  tunneldevice: () => 'wd forwards no tun devices',
+  remotecommand: () => 'wd runs its own script on the host, not another command',
+  sessiontype: (v) => (/^default$/i.test(v) ? undefined : 'wd runs its script as the session'),
+  hostkeyalias: () => "wd checks the host key under the host's own name; write that name in domain instead",
+  canonicalizehostname: (v) => (/^(no|false)$/i.test(v) ? undefined : 'wd does not canonicalize host names, so it would connect to another name'),
+  include: () => 'an Include belongs in an ssh config file (-F)',
+};
+
+// OpenSSH flags that take a value, and the -o option each stands for (undefined: handled below).
+const FLAG_VALUE: Record<string, string | undefined> = {
+  B: 'bindinterface', b: 'bindaddress', c: 'ciphers', D: 'dynamicforward', E: undefined, e: 'escapechar', F: undefined,
+  I: 'pkcs11provider', i: undefined, J: undefined, L: 'localforward', l: undefined, m: 'macs', O: undefined, o: undefined,
+  P: 'tag', p: undefined, Q: undefined, R: 'remoteforward', S: 'controlpath', W: undefined, w: 'tunneldevice',
+};
+// OpenSSH flags without a value, as the option they set.
+const FLAG_BOOL: Record<string, [string, string] | undefined> = {
+  '4': ['addressfamily', 'inet'], '6': ['addressfamily', 'inet6'], A: ['forwardagent', 'yes'], a: ['forwardagent', 'no'],
+  C: ['compression', 'yes'], f: ['forkafterauthentication', 'yes'], g: ['gatewayports', 'yes'], K: ['gssapiauthentication', 'yes'],
+  k: ['gssapidelegatecredentials', 'no'], M: ['controlmaster', 'yes'], n: ['stdinnull', 'yes'], q: ['loglevel', 'quiet'],
+  T: ['requesttty', 'no'], t: ['requesttty', 'yes'], X: ['forwardx11', 'yes'], x: ['forwardx11', 'no'],
+  Y: ['forwardx11trusted', 'yes'], y: ['syslogfacility', 'user'],
+};
+// Flags that make ssh do something else than run a command on the host.
+const FLAG_REFUSED: Record<string, string> = {
+  G: 'makes ssh print its configuration and connect nowhere',
+  N: 'makes ssh run no command, so nothing would be deployed',
+  s: 'makes ssh start a subsystem instead of running the deploy script',
+  V: "makes ssh print its version and connect nowhere",
+  O: 'sends a command to a control master instead of running the deploy',
+  Q: 'makes ssh list supported algorithms and connect nowhere',
+  W: 'forwards stdin/stdout to another host and port, which would change where wd connects',
+};
+
+// Option values whose effect wd already has: no warning.
+const QUIET_VALUE: Record<string, RegExp> = {
+  requesttty: /^(no|auto)$/i, forwardx11: /^no$/i, forwardx11trusted: /^no$/i, controlmaster: /^no$/i,
+  controlpath: /^none$/i, controlpersist: /^no$/i, forkafterauthentication: /^no$/i, gssapiauthentication: /^no$/i,
+  addressfamily: /^any$/i, permitlocalcommand: /^no$/i, tunnel: /^no$/i, sessiontype: /^default$/i,
+  canonicalizehostname: /^(no|false)$/i,
+};
+
+const OPTION_NAMES = [
+  'AddKeysToAgent', 'AddressFamily', 'BatchMode', 'BindAddress', 'BindInterface', 'CanonicalDomains', 'CanonicalizeFallbackLocal',
+  'CanonicalizeHostname', 'CanonicalizeMaxDots', 'CanonicalizePermittedCNAMEs', 'CASignatureAlgorithms', 'CertificateFile',
+  'ChannelTimeout', 'CheckHostIP', 'Ciphers', 'ClearAllForwardings', 'Compression', 'ConnectionAttempts', 'ConnectTimeout',
+  'ControlMaster', 'ControlPath', 'ControlPersist', 'DynamicForward', 'EnableEscapeCommandline', 'EnableSSHKeysign', 'EscapeChar',
+  'ExitOnForwardFailure', 'FingerprintHash', 'ForkAfterAuthentication', 'ForwardAgent', 'ForwardX11', 'ForwardX11Timeout',
+  'ForwardX11Trusted', 'GatewayPorts', 'GlobalKnownHostsFile', 'GSSAPIAuthentication', 'GSSAPIDelegateCredentials',
+  'HashKnownHosts', 'HostbasedAcceptedAlgorithms', 'HostbasedAuthentication', 'HostKeyAlgorithms', 'HostKeyAlias', 'HostName',
+  'IdentitiesOnly', 'IdentityAgent', 'IdentityFile', 'IgnoreUnknown', 'Include', 'IPQoS', 'KbdInteractiveAuthentication',
+  'KbdInteractiveDevices', 'KexAlgorithms', 'KnownHostsCommand', 'LocalCommand', 'LocalForward', 'LogLevel', 'LogVerbose', 'MACs',
+  'NoHostAuthenticationForLocalhost', 'NumberOfPasswordPrompts', 'ObscureKeystrokeTiming', 'PasswordAuthentication',
+  'PermitLocalCommand', 'PermitRemoteOpen', 'PKCS11Provider', 'Port', 'PreferredAuthentications', 'ProxyCommand', 'ProxyJump',
+  'ProxyUseFdpass', 'PubkeyAcceptedAlgorithms', 'PubkeyAcceptedKeyTypes', 'PubkeyAuthentication', 'RekeyLimit', 'RemoteCommand',
+  'RemoteForward', 'RequestTTY', 'RequiredRSASize', 'RevokedHostKeys', 'SecurityKeyProvider', 'SendEnv', 'ServerAliveCountMax',
+  'ServerAliveInterval', 'SessionType', 'SetEnv', 'StdinNull', 'StreamLocalBindMask', 'StreamLocalBindUnlink',
+  'StrictHostKeyChecking', 'SyslogFacility', 'Tag', 'TCPKeepAlive', 'Tunnel', 'TunnelDevice', 'UpdateHostKeys', 'User',
+  'UserKnownHostsFile', 'VerifyHostKeyDNS', 'VisualHostKey', 'XAuthLocation',
+  // Older spellings OpenSSH still accepts.
+  'ChallengeResponseAuthentication', 'UseKeychain', 'Protocol', 'UseRoaming', 'Cipher',
+];
+const CANONICAL = new Map(OPTION_NAMES.map((n) => [n.toLowerCase(), n]));
+
+/**
+ * ssh_options → SshArgs. Flags are read as OpenSSH's getopt reads them
+ * (`-tt`, `-vp2222`, `-p 2222` as one item). Errors are ConfigErrors prefixed
+ * with `where`; a flag or option that is ignored adds a sentence to `warnings`.
+ */
+export function parseSshOptions(args: readonly string[], where: string, warnings: string[] = []): SshArgs {
   const out: SshArgs = { identityFiles: [], options: {} };
   const bad = (msg: string): never => {
     throw new ConfigError(`${where}: ssh_options ${msg}`);
   };
-  const setOpt = (raw: string): void => {
-    const m = /^([A-Za-z]+)\s*(?:=|\s)\s*(.*)$/.exec(raw.trim());
-    if (!m || m[2] === '') bad(`-o '${raw}': expected Name=value.`);
-    const key = m![1]!.toLowerCase();
-    const value = m![2]!;
-    if (!SUPPORTED.has(key)) {
-      bad(`-o ${m![1]} is not supported by wd's built-in SSH client. Supported: ${[...SUPPORTED.values()].join(', ')}.`);
+  const warn = (msg: string): void => {
+    const text = `${where}: ssh_options ${msg}`;
+    if (!warnings.includes(text)) warnings.push(text);
+  };
+  /** One option, from -o or from the flag that stands for it (`shown`, for messages). */
+  const option = (key: string, value: string, shown: string): void => {
+    const refused = REFUSED[key]?.(value);
+    if (refused !== undefined) bad(`${shown} cannot be honoured: ${refused}. Remove it.`);
+    if (key === 'loglevel') {
+      const level = /^debug([23]?)$/i.exec(value) ?? /^(verbose)$/i.exec(value);
+      if (level) out.verbose = Math.max(out.verbose ?? 0, level[1] === '3' ? 3 : level[1] === '2' ? 2 : 1);
+    }
+    if (!HONOURED.has(key) && !SILENT.has(key) && !QUIET_VALUE[key]?.test(value)) {
+      warn(`${shown} is ignored: ${IGNORED[key] ?? "wd's SSH client does not implement it"}.`);
     }
     if (key === 'identityfile') out.identityFiles.push(value);
     else if (!(key in out.options)) out.options[key] = value;
   };
+  const setOpt = (raw: string): void => {
+    const m = /^([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*)$/.exec(raw.trim());
+    if (!m || m[2] === '') bad(`-o '${raw}': expected Name=value.`);
+    const key = m![1]!.toLowerCase();
+    if (!CANONICAL.has(key)) bad(`-o ${m![1]} is not an OpenSSH option${didYouMean(m![1]!, OPTION_NAMES)}.`);
+    option(key, m![2]!, `-o ${CANONICAL.get(key)}=${m![2]}`);
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const next = (): string => {
-      // Accept both "-p 2222" and "-p2222".
-      if (a.length > 2) return a.slice(2);
-      const v = args[++i];
-      if (v === undefined) bad(`${a} needs a value.`);
-      return v!;
-    };
-    const flag = a.slice(0, 2);
-    if (NOOP_FLAGS.has(a)) continue;
-    // Consumed before the switch: a repeated flag's value must be skipped even when the first one wins.
-    const v = VALUE_FLAGS.has(flag) ? next() : '';
-    switch (flag) {
-      case '-p':
-        if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) bad(`-p '${v}' is not a port number.`);
-        out.port ??= Number(v);
+    if (!/^-[^-]/.test(a)) bad(`'${a}' is not an option: ssh_options holds flags such as -p 2222 or -o Name=value.`);
+    // getopt: flags without a value may be bundled (-tt, -vA); a flag with one takes the rest of the word or the next word.
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j]!;
+      if (f in FLAG_VALUE) {
+        let v = a.slice(j + 1);
+        if (v === '') {
+          const nextArg = args[++i];
+          if (nextArg === undefined) bad(`-${f} needs a value.`);
+          v = nextArg!;
+        }
+        // whiskey_disk's README writes "-p 443" as one list item; ssh skipped the space.
+        v = v.trim();
+        flagWithValue(f, v);
         break;
-      case '-l':
-        out.user ??= v;
-        break;
-      case '-i':
-        out.identityFiles.push(v);
-        break;
-      case '-F':
-        out.configFile ??= v;
-        break;
-      case '-J':
-        out.jump ??= v;
-        break;
-      case '-o':
-        setOpt(v);
-        break;
-      case '-A':
-        if (a !== '-A') bad(`'${a}' is not understood.`);
-        out.options['forwardagent'] ??= 'yes';
-        break;
-      case '-C':
-        if (a !== '-C') bad(`'${a}' is not understood.`);
-        out.options['compression'] ??= 'yes';
-        break;
-      default:
-        bad(`'${a}' is not supported by wd's built-in SSH client. Supported: -p PORT, -l USER, -i FILE, -F FILE, -J JUMP, -o Name=value, -A, -C (and the no-ops -q -T -x -v -n -a -4 -6).`);
+      }
+      if (f === 'v') {
+        out.verbose = Math.min(3, (out.verbose ?? 0) + 1);
+        continue;
+      }
+      const refused = FLAG_REFUSED[f];
+      if (refused !== undefined) bad(`-${f} cannot be honoured: it ${refused}. Remove it.`);
+      const set = FLAG_BOOL[f];
+      if (set === undefined) bad(`'${a}': -${f} is not an OpenSSH client flag.`);
+      option(set![0], set![1], `-${f}`);
     }
   }
   return out;
+
+  function flagWithValue(f: string, v: string): void {
+    switch (f) {
+      case 'p':
+        if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) bad(`-p '${v}' is not a port number.`);
+        out.port ??= Number(v);
+        return;
+      case 'l':
+        out.user ??= v;
+        return;
+      case 'i':
+        out.identityFiles.push(v);
+        return;
+      case 'F':
+        out.configFile ??= v;
+        return;
+      case 'J':
+        out.jump ??= v;
+        return;
+      case 'o':
+        setOpt(v);
+        return;
+      case 'E':
+        warn(`-E ${v} is ignored: wd's SSH client writes no log file (use --debug for more detail).`);
+        return;
+    }
+    const refused = FLAG_REFUSED[f];
+    if (refused !== undefined) bad(`-${f} cannot be honoured: it ${refused}. Remove it.`);
+    option(FLAG_VALUE[f]!, v, `-${f} ${v}`);
+  }
 }
 
 /** user@host:port, user@[v6]:port → parts. */

@@ -42,12 +42,12 @@ test('an environment name with a newline runs nothing on the host', async () => 
   for (const sep of ['\n', '\r\n', '\r']) {
     const env = `prod${sep}touch ${pwned} #`;
     const { dir } = localProject(env, {});
+    // Rejected by the config stage (exit 2, dry run included), so no script is ever made of it.
     const dry = await runWd(['deploy', env, '-n'], { cwd: dir });
-    assert.is(dry.code, 0, dry.stderr);
-    const syntax = await runProcess('bash', ['-n'], { input: dry.stdout });
-    assert.is(syntax.code, 0, syntax.stderr);
-    await runWd(['setup', env], { cwd: dir });
-    await runWd(['deploy', env], { cwd: dir });
+    assert.is(dry.code, 2, dry.stderr);
+    assert.match(dry.stderr, /environment name .* contains a (newline|carriage return); environment names must be printable/);
+    assert.is((await runWd(['setup', env], { cwd: dir })).code, 2);
+    assert.is((await runWd(['deploy', env], { cwd: dir })).code, 2);
     assert.not.ok(existsSync(pwned), `separator ${JSON.stringify(sep)} let the name run code`);
   }
 });
