@@ -506,6 +506,6 @@ function statusBody(plan: HostPlan): string[] {
   wd_mark status lock "$lock"
   wd_mark 'done'
 }`,
-    'wd_status',
+    'wd_status </dev/null',
   ];
 }
