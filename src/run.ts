@@ -13,6 +13,7 @@ import { exitCode, jsonReport, statusTable, summary } from './report.js';
 import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
 import { buildScript, type BuiltScript } from './script.js';
 import { LocalTransport } from './transport/local.js';
+import { VERSION } from './version.js';
 import type { Transport } from './transport/types.js';
 
 export interface Io {
@@ -183,6 +184,11 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
   const { plans, scripts } = prepared;
+  if (opts.dryRun && opts.json) {
+    const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
+    io.stdout.write(JSON.stringify({ version: VERSION, command: action, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');
+    return { code: 0, results: [] };
+  }
   if (opts.dryRun) {
     plans.forEach((p, i) => {
       io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`);
