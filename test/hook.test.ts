@@ -3,9 +3,10 @@
 // they cause checked on the target (files, revision, output, log).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeOrigin, type Origin } from './helpers/git.js';
+import { both, readIfExists as read } from './helpers/output.js';
 import { closeFixtures, sshFixture } from './helpers/ssh-fixture.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { runProcess, runWd, type WdRun } from './helpers/wd.js';
@@ -14,8 +15,6 @@ import { pushedBranches } from '../src/hook/hook.js';
 test.after.each(closeFixtures);
 test.after(cleanup);
 
-const read = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-const both = (r: { stdout: string; stderr: string }): string => r.stdout + r.stderr;
 /** git's `remote: ` lines, without the padding git adds to clear the line. */
 const remote = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice(8).trimEnd());
 
