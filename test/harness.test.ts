@@ -81,7 +81,10 @@ test('WD_TEST_FILTER matches the path below the test directory, not the director
 });
 
 test('the watchdog ends a wedged run with a verdict naming the file', async () => {
-  const r = await runner({ 'a.test.js': PASS, 'b.test.js': "test('hangs', () => new Promise(() => setInterval(() => {}, 1000)));" }, { WD_TEST_WATCHDOG_MS: '500' });
+  const r = await runner(
+    { 'a.test.js': PASS, 'b.test.js': "test('hangs', () => new Promise(() => setInterval(() => {}, 1000)));" },
+    { WD_TEST_WATCHDOG_MS: '500' },
+  );
   assert.is(r.code, 1, show(r));
   assert.match(r.stdout, 'test run exceeded');
   assert.match(r.stdout, '(in b.test.js): stopping');

@@ -16,7 +16,18 @@ import { quote } from '../quote.js';
 import { runAction, type Io } from '../run.js';
 import { scrubbedEnv } from '../transport/local.js';
 import {
-  CHAINED_SUFFIX, HOOK_MARKER, LOG_NAME, deployOptions, deploysFor, hookScript, installStep, label, logHeading, pushTargets, pushedBranches, type PushTarget,
+  CHAINED_SUFFIX,
+  HOOK_MARKER,
+  LOG_NAME,
+  deployOptions,
+  deploysFor,
+  hookScript,
+  installStep,
+  label,
+  logHeading,
+  pushTargets,
+  pushedBranches,
+  type PushTarget,
 } from './plan.js';
 
 const SUBCOMMANDS = ['install', 'uninstall', 'post-receive'];
@@ -56,12 +67,17 @@ function locateRepo(opts: Options, io: Io): { gitDir: string; hooksDir: string; 
   try {
     // With --repo, a GIT_DIR inherited from a surrounding hook must not redirect git.
     out = execFileSync('git', ['rev-parse', '--absolute-git-dir', '--git-path', 'hooks', '--is-bare-repository'], {
-      cwd: dir, env: opts.repo !== undefined ? scrubbedEnv(io.env) : io.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir,
+      env: opts.repo !== undefined ? scrubbedEnv(io.env) : io.env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (e) {
     const err = e as { stderr?: string; code?: string; message: string };
-    const why = err.code === 'ENOENT' && !existsSync(dir) ? 'no such directory' : (err.stderr?.trim() || err.message);
-    throw new UsageError(`${opts.repo !== undefined ? `--repo ${opts.repo}` : `the current directory (${dir})`} is not a git repository (${why}). Name the bare repository with --repo PATH.`);
+    const why = err.code === 'ENOENT' && !existsSync(dir) ? 'no such directory' : err.stderr?.trim() || err.message;
+    throw new UsageError(
+      `${opts.repo !== undefined ? `--repo ${opts.repo}` : `the current directory (${dir})`} is not a git repository (${why}). Name the bare repository with --repo PATH.`,
+    );
   }
   const [gitDir = '', hooks = '', bare = ''] = out.trim().split('\n');
   return { gitDir, hooksDir: resolve(dir, hooks), bare: bare === 'true' };
@@ -109,8 +125,10 @@ async function install(names: string[], opts: Options, io: HookProcess): Promise
   for (const e of errors) io.stderr.write(`wd: warning: ${e.message}\n`);
   if (!repo.bare) io.stderr.write(`wd: note: ${repo.gitDir} is not a bare repository; the hook runs only when someone pushes into it.\n`);
   if (targets.length === 0) {
-    io.stderr.write(`wd: warning: no environment of ${source.name} has deploy_on_push: true and none was named, so pushes deploy nothing yet. ` +
-      `Add deploy_on_push: true to an environment, or name it: wd hook install ENV --force.\n`);
+    io.stderr.write(
+      `wd: warning: no environment of ${source.name} has deploy_on_push: true and none was named, so pushes deploy nothing yet. ` +
+        `Add deploy_on_push: true to an environment, or name it: wd hook install ENV --force.\n`,
+    );
   }
   return 0;
 }
@@ -171,7 +189,9 @@ function openLog(io: Io): { fd?: number; path?: string; problem?: string } {
 async function postReceive(names: string[], opts: Options, io: HookProcess): Promise<number> {
   const stdin = io.stdin ?? process.stdin;
   if (stdin.isTTY) {
-    throw new UsageError(`'wd hook post-receive' reads git's "<old> <new> <ref>" lines on stdin; git's post-receive hook runs it. To deploy by hand: wd deploy ENV.`);
+    throw new UsageError(
+      `'wd hook post-receive' reads git's "<old> <new> <ref>" lines on stdin; git's post-receive hook runs it. To deploy by hand: wd deploy ENV.`,
+    );
   }
   const pushes = pushedBranches(await readAll(stdin));
   const log = openLog(io);
@@ -214,8 +234,10 @@ async function postReceive(names: string[], opts: Options, io: HookProcess): Pro
         }
         if (code !== 0) {
           failed = true;
-          fail(`deploying ${label(t)} FAILED; the push itself was accepted. Fix the problem, then run: wd deploy ${quote(label(t))} -p ${quote(opts.path ?? 'CONFIG')}` +
-            (log.path ? ` (output logged in ${log.path})` : ''));
+          fail(
+            `deploying ${label(t)} FAILED; the push itself was accepted. Fix the problem, then run: wd deploy ${quote(label(t))} -p ${quote(opts.path ?? 'CONFIG')}` +
+              (log.path ? ` (output logged in ${log.path})` : ''),
+          );
         }
       }
     }

@@ -66,7 +66,7 @@ export function pushedBranches(input: string): Push[] {
   const out: Push[] = [];
   for (const line of input.split('\n')) {
     const [oldSha, newSha, ref] = line.trim().split(/\s+/);
-    if (!oldSha || !newSha || !ref || !ref.startsWith('refs/heads/') || /^0+$/.test(newSha)) continue;
+    if (!oldSha || !newSha || !ref?.startsWith('refs/heads/') || /^0+$/.test(newSha)) continue;
     out.push({ branch: ref.slice('refs/heads/'.length), old: oldSha, new: newSha });
   }
   return out;

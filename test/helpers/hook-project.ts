@@ -10,7 +10,11 @@ import { tmpDir } from './tmp.js';
 import { runProcess, runWd, type WdRun } from './wd.js';
 
 /** git's `remote: ` lines, without the padding git adds to clear the line. */
-export const remote = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice(8).trimEnd());
+export const remote = (stderr: string): string[] =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('remote: '))
+    .map((l) => l.slice(8).trimEnd());
 
 export interface EnvSpec {
   branch?: string;
@@ -25,7 +29,14 @@ export async function project(envs: Record<string, EnvSpec>, files: Record<strin
   const deployTo = (name: string): string => join(dir, 'targets', name);
   const data: Record<string, unknown> = {};
   for (const [name, e] of Object.entries(envs)) {
-    data[name] = { domain: 'local', deploy_to: deployTo(name), repository: origin.url, branch: e.branch ?? 'main', ...(e.onPush ? { deploy_on_push: true } : {}), ...e.extra };
+    data[name] = {
+      domain: 'local',
+      deploy_to: deployTo(name),
+      repository: origin.url,
+      branch: e.branch ?? 'main',
+      ...(e.onPush ? { deploy_on_push: true } : {}),
+      ...e.extra,
+    };
   }
   const config = join(dir, 'deploy.yml');
   writeFileSync(config, JSON.stringify(data, null, 2) + '\n');
@@ -33,7 +44,13 @@ export async function project(envs: Record<string, EnvSpec>, files: Record<strin
     const r = await runWd(['setup', name, '-p', config], { cwd: dir });
     assert.is(r.code, 0, both(r));
   }
-  return { origin, dir, config, deployTo, install: (...args: string[]) => runWd(['hook', 'install', '--repo', origin.url, '-p', config, ...args], { cwd: dir }) };
+  return {
+    origin,
+    dir,
+    config,
+    deployTo,
+    install: (...args: string[]) => runWd(['hook', 'install', '--repo', origin.url, '-p', config, ...args], { cwd: dir }),
+  };
 }
 
 /** Async git (the in-process ssh server shares this event loop), not steered by a GIT_DIR of ours. */
@@ -51,4 +68,3 @@ export async function push(o: Origin, branch: string, files: Record<string, stri
   assert.is(run.code, 0, both(run));
   return { sha, run };
 }
-

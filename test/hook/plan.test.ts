@@ -9,7 +9,17 @@ import { join } from 'node:path';
 import { parseArgs } from '../../src/args.js';
 import { UsageError } from '../../src/errors.js';
 import {
-  HOOK_MARKER, LOCK_NAME, deployOptions, deploysFor, hookScript, installStep, logHeading, pushTargets, type HookSettings, type Push, type PushTarget,
+  HOOK_MARKER,
+  LOCK_NAME,
+  deployOptions,
+  deploysFor,
+  hookScript,
+  installStep,
+  logHeading,
+  pushTargets,
+  type HookSettings,
+  type Push,
+  type PushTarget,
 } from '../../src/hook/plan.js';
 import { show } from '../helpers/output.js';
 import { cleanup, tmpDir } from '../helpers/tmp.js';
@@ -36,10 +46,19 @@ test('deploysFor: each push with the targets tracking its branch, in order; an u
 
 test('pushTargets: named ones first, then deploy_on_push ones; a broken opted-in one is an error, a broken other one is not', () => {
   const text = [
-    'a:', '  repository: /r.git', '  deploy_to: /a', '  branch: one', '  deploy_on_push: true',
-    'b:', '  repository: /r.git', '  deploy_to: /b',
-    'c:', '  repository: /r.git', '  deploy_on_push: true',
-    'd:', '  deploy_to: /d',
+    'a:',
+    '  repository: /r.git',
+    '  deploy_to: /a',
+    '  branch: one',
+    '  deploy_on_push: true',
+    'b:',
+    '  repository: /r.git',
+    '  deploy_to: /b',
+    'c:',
+    '  repository: /r.git',
+    '  deploy_on_push: true',
+    'd:',
+    '  deploy_to: /d',
     '',
   ].join('\n');
   const { targets, errors } = pushTargets({ name: 'deploy.yml', text }, [{ env: 'b' }, { env: 'nope' }]);
@@ -47,7 +66,10 @@ test('pushTargets: named ones first, then deploy_on_push ones; a broken opted-in
     { env: 'b', branch: 'master', why: 'named' },
     { env: 'a', branch: 'one', why: 'deploy_on_push' },
   ]);
-  assert.equal(errors.map((e) => e.named), [true, false]);
+  assert.equal(
+    errors.map((e) => e.named),
+    [true, false],
+  );
   assert.match(errors[0]!.message, "unknown environment 'nope'");
   assert.match(errors[1]!.message, "environment 'c'");
 });
@@ -69,7 +91,10 @@ test('installStep: write, chain a foreign hook, leave the same hook, refuse othe
     }
     return assert.unreachable('installStep did not refuse') as never;
   };
-  assert.is(refused(ours.replace('v1', 'v0'), false), `wd's post-receive hook is already installed in ${path}, with other settings; run again with --force to replace it.`);
+  assert.is(
+    refused(ours.replace('v1', 'v0'), false),
+    `wd's post-receive hook is already installed in ${path}, with other settings; run again with --force to replace it.`,
+  );
   assert.is(
     refused('#!/bin/sh\necho theirs\n', true),
     `${path} is not wd's hook, and ${path}.wd-chained exists too; merge them by hand (or move one away), then run 'wd hook install' again.`,
@@ -110,7 +135,12 @@ test('hookScript: every recorded value reaches wd as one argument, hostile ones 
   const gitDir = join(odd, 'repo.git');
   mkdirSync(gitDir);
   const settings: HookSettings = {
-    node, cli: join(odd, 'cli.js'), config: join(odd, "deploy $HOME '.yml"), cwd: odd, envs: ['prod;touch pwned3', 'shop:a b', '$(touch pwned4)'], quiet: true,
+    node,
+    cli: join(odd, 'cli.js'),
+    config: join(odd, "deploy $HOME '.yml"),
+    cwd: odd,
+    envs: ['prod;touch pwned3', 'shop:a b', '$(touch pwned4)'],
+    quiet: true,
   };
   const hook = join(gitDir, 'post-receive');
   writeFileSync(hook, hookScript(settings), { mode: 0o755 });
@@ -121,8 +151,17 @@ test('hookScript: every recorded value reaches wd as one argument, hostile ones 
   assert.is(
     readFileSync(record, 'utf8'),
     [
-      `arg=[${settings.cli}]`, 'arg=[hook]', 'arg=[post-receive]', 'arg=[-p]', `arg=[${settings.config}]`, 'arg=[-q]',
-      ...settings.envs.map((e) => `arg=[${e}]`), `cwd=${odd}`, `GIT_DIR=${gitDir}`, `in=${ref}`, '',
+      `arg=[${settings.cli}]`,
+      'arg=[hook]',
+      'arg=[post-receive]',
+      'arg=[-p]',
+      `arg=[${settings.config}]`,
+      'arg=[-q]',
+      ...settings.envs.map((e) => `arg=[${e}]`),
+      `cwd=${odd}`,
+      `GIT_DIR=${gitDir}`,
+      `in=${ref}`,
+      '',
     ].join('\n'),
   );
   for (const dir of [root, odd, gitDir]) for (let i = 1; i <= 4; i++) assert.not.ok(existsSync(join(dir, `pwned${i}`)), `pwned${i} in ${dir}`);
