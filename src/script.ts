@@ -31,6 +31,7 @@ export function buildScript(plan: HostPlan): BuiltScript {
     [PREAMBLE],
     vars(plan),
     [HELPERS],
+    plan.action === 'status' ? [] : [POST_HELPERS],
     plan.run.debug ? ['set -x'] : [],
     plan.action === 'status' ? statusBody(plan) : [...body(plan), JOB, 'wd_main'],
     ['exit', '}'],
@@ -50,24 +51,25 @@ function vars(plan: HostPlan): string[] {
   const r = plan.run;
   const L = [
     `WD_MARK=::wd:${TOKEN_PLACEHOLDER}::`,
-    `WD_COMMAND=${quote(plan.action === 'rollback' && r.rollbackTo !== undefined ? 'rollback-to' : plan.action)}`,
-    `WD_VERSION=${quote(VERSION)}`,
-    `WD_BY=${quote(r.by)}`,
-    `WD_DEBUG=${r.debug ? 1 : "''"}`,
-    `WD_CHECK=${r.check ? 1 : "''"}`,
-    `WD_FORCE=${r.force ? 1 : "''"}`,
-    `WD_TIMEOUT=${r.timeout}`,
-    `WD_WAIT_LOCK=${r.waitLock}`,
+    `export WD_COMMAND=${quote(plan.action === 'rollback' && r.rollbackTo !== undefined ? 'rollback-to' : plan.action)}`,
     `export WD_ENVIRONMENT=${quote(plan.environment)}`,
     `export WD_HOST=${quote(plan.host.name)}`,
     `export WD_ROLES=${quote(plan.host.roles.join(':'))}`,
     `export WD_DEPLOY_TO=${quotePath(plan.deployTo)}`,
-    `WD_REPOSITORY=${quote(plan.repository)}`,
-    `WD_BRANCH=${quote(plan.branch)}`,
-    `WD_POST=${plan.postScript !== undefined ? scriptPath(plan.postScript) : "''"}`,
+    `export WD_REPOSITORY=${quote(plan.repository)}`,
+    `export WD_BRANCH=${quote(plan.branch)}`,
   ];
+  if (plan.action === 'status') return [...L, `WD_HISTORY_LINES=${r.history}`];
+  L.push(
+    `WD_VERSION=${quote(VERSION)}`,
+    `WD_BY=${quote(r.by)}`,
+    `WD_DEBUG=${r.debug ? 1 : "''"}`,
+    `WD_FORCE=${r.force ? 1 : "''"}`,
+    `WD_TIMEOUT=${r.timeout}`,
+    `WD_WAIT_LOCK=${r.waitLock}`,
+    `WD_POST=${plan.postScript !== undefined ? scriptPath(plan.postScript) : "''"}`,
+  );
   if (plan.action === 'rollback') L.push(`WD_ROLLBACK_TO=${quote(r.rollbackTo ?? '')}`);
-  if (plan.action === 'status') L.push(`WD_HISTORY_LINES=${r.history}`);
   if (plan.config) {
     L.push(
       `export WD_CONFIG_TO=${quotePath(plan.config.to)}`,
@@ -92,10 +94,8 @@ function vars(plan: HostPlan): string[] {
 }
 
 const HELPERS = `WD_RUN=
-WD_STEP=
 wd_mark() { printf '%s %s\\n' "$WD_MARK" "$*"; }
 wd_step() {
-  WD_STEP=$1
   wd_mark step "$1"
   if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
 }
@@ -103,8 +103,9 @@ wd_fail() {
   printf 'wd: %s\\n' "$*" >&2
   wd_mark reason "$*"
   exit 1
-}
-# For post scripts: wd_role NAME and wd_changed PATH answer by exit status.
+}`;
+
+const POST_HELPERS = `# For post scripts: wd_role NAME and wd_changed PATH answer by exit status.
 wd_role() { case ":$WD_ROLES:" in *":$1:"*) return 0 ;; esac; return 1; }
 wd_changed() {
   local want=\${1%/} list f
@@ -140,9 +141,9 @@ function body(plan: HostPlan): string[] {
   }
   L.push(
     `  wd_step ${plan.postKey}`,
-    '  wd_post',
+    `  wd_post ${plan.postKey}`,
     `  wd_rake ${plan.rakeTask}`,
-    '  wd_mark done',
+    "  wd_mark 'done'",
     '  : >"$WD_RUN/done"',
     '}',
   );
@@ -224,6 +225,7 @@ wd_init_checkout() {
   if [ -n "$(ls -A -- "$dir")" ]; then wd_fail "$dir exists and is not a git checkout; move it away or point $what elsewhere"; fi
   git init -q -- "$dir"
   git -C "$dir" symbolic-ref HEAD "refs/heads/$WD_BRANCH"
+  # shellcheck disable=SC2034 # read by setup's steps
   WD_FRESH=1
 }
 # Uncommitted edits to tracked files are discarded, as whiskey_disk did, but said.
@@ -243,7 +245,7 @@ wd_save_ref() {
 # what wd did not make (an unrelated repository, commits made here, untracked
 # files the new revision would overwrite) unless --force.
 wd_sync() {
-  local dir=$1 url=$2 branch=$3 what=$4 head origin local_commits= f want head_ref
+  local dir=$1 url=$2 branch=$3 what=$4 head origin local_commits='' f want head_ref
   local -a in_way=()
   cd -- "$dir"
   if [ -e .git/index.lock ]; then wd_fail "$dir/.git/index.lock exists: another git command is running there, or one crashed. If none is running, remove that file and run again."; fi
@@ -332,7 +334,7 @@ const HOOKS = `# The post script, then the Rakefile's task, as whiskey_disk did.
 wd_post() {
   cd -- "$WD_DEPLOY_TO"
   if [ -z "$WD_POST" ]; then return 0; fi
-  [ -f "$WD_POST" ] || wd_fail "$WD_STEP not found: $WD_POST"
+  [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
   local x=
   if [ -n "$WD_DEBUG" ]; then x=-x; fi
   wd_with_env bash $x "$WD_POST" </dev/null 9>&-
@@ -363,7 +365,8 @@ wd_rake() {
 /** Fixed: lock, detach, watchdog, history, log. */
 const JOB = `wd_prepare() {
   wd_step prepare
-  WD_FRESH=
+  # shellcheck disable=SC2034 # read by setup's steps
+  WD_FRESH=''
   if [ "$WD_COMMAND" = setup ]; then
     wd_init_checkout "$WD_DEPLOY_TO" deploy_to
   elif [ ! -e "$WD_DEPLOY_TO/.git" ]; then
@@ -410,7 +413,7 @@ wd_job() {
   printf '%s' "$WD_BODY" >"$WD_RUN/body.pid"
   wait "$WD_BODY" || rc=$?
   if [ -n "$watchdog" ]; then kill -- "-$watchdog" 2>/dev/null || true; fi
-  why= step= prev= rev=
+  why='' step='' prev='' rev=''
   if [ -f "$WD_RUN/why" ]; then why=$(<"$WD_RUN/why"); fi
   if [ -f "$WD_RUN/step" ]; then step=$(<"$WD_RUN/step"); fi
   if [ -f "$WD_RUN/previous" ]; then prev=$(<"$WD_RUN/previous"); fi
@@ -501,7 +504,7 @@ function statusBody(plan: HostPlan): string[] {
     if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\\t' ' ' <"$state/lock"); fi
   fi
   wd_mark status lock "$lock"
-  wd_mark done
+  wd_mark 'done'
 }`,
     'wd_status',
   ];

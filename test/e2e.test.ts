@@ -135,7 +135,7 @@ t('deploy with branch: other switches every host to that branch', async () => {
   }
 });
 
-t('deploy restores a file modified and a file deleted on the host, and drops a commit made there', async () => {
+t('deploy restores a file modified and a file deleted on the host; a commit made there stops that host until --force, which keeps it', async () => {
   const file = await setup({ deploy_to: '~/s4' });
   for (const h of hosts) {
     writeFileSync(at(h, 's4', 'app.txt'), 'edited on the host\n');
@@ -143,8 +143,16 @@ t('deploy restores a file modified and a file deleted on the host, and drops a c
   }
   // Only reset --hard (not checkout -f) undoes a commit on the branch itself.
   git(at(hosts[0]!, 's4'), 'commit', '-qam', 'hotfix made on the host');
-  const r = await w.wd(['deploy', 'prod', '-p', file]);
+  const hotfix = headOf(hosts[0]!, 's4');
+  const refused = await w.wd(['deploy', 'prod', '-p', file]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stdout, new RegExp(`${hosts[0]!.name.replace(/[.]/g, '\\.')} => failed: \\S+/s4 has commits that are not on \\S+: ${hotfix.slice(0, 7)} hotfix made on the host\\. Push them, or run again with --force`));
+  assert.is(headOf(hosts[0]!, 's4'), hotfix, 'the refused host is untouched');
+  assert.match(refused.stderr, /discarding local edits to tracked files/);
+  const r = await w.wd(['deploy', 'prod', '-p', file, '--force']);
   assertSummary(r, hosts);
+  const saved = git(at(hosts[0]!, 's4'), 'for-each-ref', '--format=%(objectname)', 'refs/wd/saved/');
+  assert.is(saved, hotfix, 'the dropped commit is kept under refs/wd/saved/');
   for (const h of hosts) {
     assert.is(read(h, 's4', 'app.txt'), originFile('main', 'app.txt'));
     assert.is(read(h, 's4', 'README'), 'hello\n');
@@ -200,7 +208,7 @@ t('exactly one SSH connection per host per command', async () => {
 t('deploy before setup fails on every host and says to run wd setup', async () => {
   const r = await w.wd(['deploy', 'prod', '-p', w.config({ deploy_to: '~/s9' })]);
   const msg = (h: FakeHost): string => `wd: no git checkout at ${at(h, 's9')}; run 'wd setup prod' first`;
-  assertSummary(r, [], hosts.map((h) => [h, `checking deploy_to failed (exit 1): ${msg(h)}`]));
+  assertSummary(r, [], hosts.map((h) => [h, msg(h).replace(/^wd: /, '')]));
   for (const h of hosts) {
     assertLine(r.stderr, hostLine(h, msg(h)));
     assert.not.ok(existsSync(at(h, 's9')));

@@ -40,7 +40,7 @@ test('push to the tracked branch deploys it: files, revision, remote: lines, log
   const lines = remote(run.stderr);
   assert.ok(lines.includes(`wd: push to main (${sha.slice(0, 7)}): deploying production`), run.stderr);
   assert.ok(lines.includes('Results:'), run.stderr);
-  assert.ok(lines.some((l) => /^ {2}local => succeeded \(\d+\.\ds\)$/.test(l)), run.stderr);
+  assert.ok(lines.some((l) => /^ {2}local => succeeded [0-9a-f]{7} \(\d+\.\ds\)$/.test(l)), run.stderr);
   assert.ok(lines.includes('Total: 1 deployment, 1 success, 0 failures.'), run.stderr);
   assert.not.match(run.stderr, '\x1b['); // no TTY, no colour
 
@@ -200,7 +200,7 @@ test('cron: deploy --check --quiet prints nothing and exits 0 when up to date; d
   const sha = p.origin.commit('main', { 'app.txt': 'v2\n' });
   const changed = await runWd(cron, { env: { NO_COLOR: '' } });
   assert.is(changed.code, 0, both(changed));
-  assert.match(changed.stdout, /^Results:\n {2}local => succeeded \(\d+\.\ds\)\nTotal: 1 deployment, 1 success, 0 failures\.\n$/);
+  assert.match(changed.stdout, /^Results:\n {2}local => succeeded [0-9a-f]{7} \(\d+\.\ds\)\nTotal: 1 deployment, 1 success, 0 failures\.\n$/);
   assert.is(changed.stderr, '');
   assert.is(git(p.deployTo('production'), 'rev-parse', 'HEAD'), sha);
 });

@@ -6,16 +6,19 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFromSource } from '../src/config.js';
-import { planHosts, type Action } from '../src/plan.js';
+import { DEFAULT_RUN, planHosts, type Action } from '../src/plan.js';
 import { buildScript } from '../src/script.js';
 import { quote } from '../src/quote.js';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'golden');
 
 function script(yaml: string, action: Action, flags: { debug?: boolean; check?: boolean } = {}, host = 0): string {
   const env = configFromSource({ name: 'deploy.yml', text: yaml }, undefined, 'prod');
-  const plan = planHosts(env, action, { roles: [] }, '/work/here')[host]!;
-  return buildScript(env, plan, { debug: flags.debug ?? false, check: flags.check ?? false });
+  const run = { ...DEFAULT_RUN, debug: flags.debug ?? false, check: flags.check ?? false, by: 'deployer@laptop' };
+  const plan = planHosts(env, action, { roles: [] }, '/work/here', run)[host]!;
+  return buildScript(plan).text;
 }
 
 /**
@@ -84,10 +87,14 @@ test('deploy, minimal config, --debug', () => golden('deploy-debug.sh', script(M
 test('setup, config repository, roles, post script, hostile values', () => golden('setup-full.sh', script(FULL, 'setup')));
 test('deploy, config repository, roles, post script, hostile values, --check', () => golden('deploy-full-check.sh', script(FULL, 'deploy', { check: true })));
 
+test('rollback, minimal config', () => golden('rollback-minimal.sh', script(MINIMAL, 'rollback')));
+test('status, config repository', () => golden('status-full.sh', script(FULL, 'status')));
+
 test('per-host values differ only in WD_HOST and WD_ROLES', () => {
   const a = script(FULL, 'deploy', {}, 0).split('\n');
   const b = script(FULL, 'deploy', {}, 1).split('\n');
-  const diff = a.filter((l, i) => l !== b[i]);
+  // The marker token is derived from the whole text, so it differs too.
+  const diff = a.filter((l, i) => l !== b[i] && !l.startsWith('WD_MARK='));
   assert.equal(diff, [
     'export WD_HOST=deploy@web1.example.com:2222',
     'export WD_ROLES=web:db',
@@ -107,6 +114,26 @@ test('config values enter the script only as quoted assignments', () => {
     const lines = s.split('\n').filter((l) => l.includes(q));
     assert.ok(lines.length >= 1, `${v} appears as ${q}`);
     for (const l of lines) assert.match(l, /^\s*(export |elif )?[A-Z_]+=/, `value ${v} on line: ${l}`);
+  }
+});
+
+test('every golden script is shellcheck-clean at warning level', () => {
+  const sc = spawnSync('shellcheck', ['--version']);
+  if (sc.error) {
+    if (process.env['CI'] === 'true') assert.unreachable('shellcheck is not installed (.ci/run installs it)');
+    console.warn('WARNING: shellcheck not installed; golden scripts not checked');
+    return;
+  }
+  for (const f of readdirSync(GOLDEN).filter((n) => n.endsWith('.sh'))) {
+    const r = spawnSync('shellcheck', ['-S', 'warning', '-s', 'bash', join(GOLDEN, f)], { encoding: 'utf8' });
+    assert.is(r.status, 0, `${f}:\n${r.stdout}`);
+  }
+});
+
+test('every golden script parses with bash -n', () => {
+  for (const f of readdirSync(GOLDEN).filter((n) => n.endsWith('.sh'))) {
+    const r = spawnSync('bash', ['-n', join(GOLDEN, f)], { encoding: 'utf8' });
+    assert.is(r.status, 0, `${f}: ${r.stderr}`);
   }
 });
 

@@ -43,7 +43,7 @@ test('setup then deploy: files on the host, prefixed output, summary', async () 
   const lines = hostPart!.split('\n').filter((l) => l !== '');
   assert.ok(lines.includes(`${h.name} | deployed v2`), r.stdout);
   for (const l of lines) assert.ok(l.startsWith(`${h.name} | `), `unprefixed line: ${l}`);
-  expectResult(r.stdout, h.name, /^ {2}root@127\.0\.0\.1:\d+ => succeeded \(\d+\.\ds\)$/);
+  expectResult(r.stdout, h.name, /^ {2}root@127\.0\.0\.1:\d+ => succeeded [0-9a-f]{7} \(\d+\.\ds\)$/);
   assert.ok(r.stdout.endsWith('Total: 1 deployment, 1 success, 0 failures.\n'), r.stdout);
   assert.is(h.server.connections, 2);
   assert.is(h.server.channels, 2);

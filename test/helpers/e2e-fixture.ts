@@ -112,7 +112,7 @@ export function assertSummary(r: WdRun, ok: FakeHost[], failed: Array<[FakeHost,
   const out = r.stdout;
   const all = `\nstdout:\n${out}\nstderr:\n${r.stderr}`;
   assert.match(out, /^Results:$/m, all);
-  for (const h of ok) assert.match(out, new RegExp(`^  ${esc(h.name)} => succeeded \\(\\d+\\.\\ds\\)$`, 'm'), all);
+  for (const h of ok) assert.match(out, new RegExp(`^  ${esc(h.name)} => succeeded [0-9a-f]{7} \\(\\d+\\.\\ds\\)$`, 'm'), all);
   for (const [h, reason] of failed) assert.match(out, new RegExp(`^  ${esc(h.name)} => failed: ${esc(reason)} \\(\\d+\\.\\ds\\)$`, 'm'), all);
   const total = ok.length + failed.length;
   const p = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
