@@ -98,11 +98,15 @@ async function localDeploy(bin: string): Promise<void> {
   const setup = await wd(bin, ['setup', 'prod'], { cwd: dir });
   assert.is(setup.code, 0, show(setup));
   assert.is(readFileSync(join(dir, 'app', 'app.txt'), 'utf8'), 'v1\n');
-  origin.commit('main', { 'app.txt': 'v2\n' });
+  const sha = origin.commit('main', { 'app.txt': 'v2\n' });
   const deploy = await wd(bin, ['deploy', 'prod'], { cwd: dir });
   assert.is(deploy.code, 0, show(deploy));
   assert.is(readFileSync(join(dir, 'app', 'app.txt'), 'utf8'), 'v2\n');
-  assert.match(deploy.stdout, /^Results:\n {2}local => succeeded \(\d+\.\ds\)\nTotal: 1 deployment, 1 success, 0 failures\.\n$/m, show(deploy));
+  assert.match(
+    deploy.stdout,
+    new RegExp(`^Results:\n {2}local => succeeded ${sha.slice(0, 7)} \\(\\d+\\.\\ds\\)\nTotal: 1 deployment, 1 success, 0 failures\\.\n$`, 'm'),
+    show(deploy),
+  );
 }
 
 async function versionAndDeploy(bin: string): Promise<void> {
