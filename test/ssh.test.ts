@@ -3,11 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cleanup } from './helpers/tmp.js';
 import { git } from './helpers/git.js';
+import { both, readIfExists as read, resultLine } from './helpers/output.js';
 import { closeFixtures, closedPort, sshFixture, sshKey, writeHome, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
 import { parseSshOptions, resolveSsh } from '../src/ssh/options.js';
 import { SshTransport } from '../src/ssh/transport.js';
@@ -16,11 +17,7 @@ import type { TransportResult } from '../src/transport/types.js';
 test.after.each(closeFixtures);
 test.after(cleanup);
 
-const read = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-/** The "  host => ..." line of the Results block. */
-const result = (out: string, host: string): string => out.split('\n').find((l) => l.startsWith(`  ${host} => `)) ?? '';
-const expectResult = (out: string, host: string, want: string | RegExp): void => assert.match(result(out, host), want, `${host} in:\n${out}`);
-const both = (r: { stdout: string; stderr: string }): string => r.stdout + r.stderr;
+const expectResult = (out: string, host: string, want: string | RegExp): void => assert.match(resultLine(out, host) ?? '', want, `${host} in:\n${out}`);
 /** Only the key file and known_hosts, trust on first use. */
 const acceptNew = (fx: SshFixture): string[] => ['-i', fx.key.privatePath, '-o', `UserKnownHostsFile=${fx.knownHosts}`];
 
