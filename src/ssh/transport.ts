@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { readText } from '../files.js';
-import { addKnownHost, describeKey, hostId, knownTypes, verdict } from './known-hosts.js';
+import { addKnownHost, describeKey, hostId, knownTypes, verdict, type KnownEntry } from './known-hosts.js';
 import { quote } from '../quote.js';
 import type { SshSettings } from './options.js';
 import type { RunRequest, Transport, TransportResult } from '../transport/types.js';
@@ -50,13 +50,17 @@ export class SshTransport implements Transport {
       let sock: Readable | undefined;
       const hops = [...this.s.jump, this.s];
       let client: Client | undefined;
+      // As OpenSSH does: a host that presented a changed key (accepted only under
+      // StrictHostKeyChecking no) may be an impostor, so it gets no forwarding.
+      let keyChanged = false;
       for (const hop of hops) {
         if (client) sock = await forward(client, hop);
-        client = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)));
-        clients.push(client);
+        const c = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)));
+        clients.push((client = c.client));
+        keyChanged ||= c.keyChanged;
       }
       const connectedAt = Date.now();
-      const result = await exec(client!, remoteCommand(req.script), this.s.forwardAgent && this.s.agent !== undefined, req);
+      const result = await exec(client!, remoteCommand(req.script), this.s.forwardAgent && this.s.agent !== undefined && !keyChanged, req);
       return { ...result, connectedAt };
     } catch (e) {
       return { exitCode: null, error: e instanceof HostError ? e.message : `ssh: ${(e as Error).message}` };
@@ -65,13 +69,14 @@ export class SshTransport implements Transport {
     }
   }
 
-  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void): Promise<Client> {
+  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void): Promise<{ client: Client; keyChanged: boolean }> {
     const id = hostId(hop.host, hop.port);
     const files = hop.knownHostsFiles.map((file) => ({ file, text: this.deps.readFile(file) ?? '' }));
     const preferred = knownTypes(files, id);
     const algos = [...HOST_KEY_ALGOS].sort((a, b) => Number(preferred.includes(algoKeyType(b))) - Number(preferred.includes(algoKeyType(a))));
     const where = `${hop.user}@${hop.host}:${hop.port}`;
     let hostKeyProblem: string | undefined;
+    let keyChanged = false;
     const tried: string[] = [];
 
     const { methods, notes } = this.authMethods(hop);
@@ -90,9 +95,13 @@ export class SshTransport implements Transport {
           return false;
         }
         if (v.kind === 'mismatch') {
-          if (hop.strict === 'no') return true;
           const e = v.entries[0]!;
-          hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds a different key. ` +
+          if (hop.strict === 'no') {
+            keyChanged = true;
+            changedKeyWarning(id, k, v.entries, hop.forwardAgent && hop.agent !== undefined).forEach(note);
+            return true;
+          }
+          hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds ${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint}. ` +
             `This may be an attack. If the host was really reinstalled, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`;
           return false;
         }
@@ -125,7 +134,9 @@ export class SshTransport implements Transport {
         next(m.method);
       },
       ...(sock ? { sock } : { host: hop.host, port: hop.port }),
-      ...(hop.forwardAgent && hop.agent !== undefined ? { agentForward: true, agent: hop.agent } : {}),
+      // The agent only, not agentForward: that would make ssh2 forward it on every channel, even
+      // to a host whose key changed. run() asks for forwarding on the exec channel when it is safe.
+      ...(hop.forwardAgent && hop.agent !== undefined ? { agent: hop.agent } : {}),
     };
 
     return new Promise((resolve, reject) => {
@@ -133,7 +144,7 @@ export class SshTransport implements Transport {
       let settled = false;
       c.on('ready', () => {
         settled = true;
-        resolve(c);
+        resolve({ client: c, keyChanged });
       });
       c.on('error', (err: Error & { code?: string; level?: string }) => {
         if (settled) return;
@@ -179,6 +190,18 @@ export class SshTransport implements Transport {
     }
     return { methods, notes };
   }
+}
+
+/** What OpenSSH says when StrictHostKeyChecking no lets a changed key through, one line per note. */
+function changedKeyWarning(id: string, k: { keyType: string; fingerprint: string }, entries: KnownEntry[], agentAsked: boolean): string[] {
+  const held = entries.map((e) => `${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint} in ${e.file}:${e.line}`);
+  const e = entries[0]!;
+  return [
+    `WARNING: HOST KEY CHANGED for ${id}: it presented ${k.keyType} ${k.fingerprint}, but the known key is ${held.join(', ')}.`,
+    'Someone may be intercepting this connection (man-in-the-middle), or the host was reinstalled.',
+    `StrictHostKeyChecking is no, so wd connects anyway; agent forwarding is disabled for this connection${agentAsked ? ' (ForwardAgent/-A is ignored)' : ''}.`,
+    `If the new key is right, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`,
+  ];
 }
 
 function describeConnectError(err: Error & { code?: string; level?: string }, where: string, hop: SshSettings, hostKeyProblem: string | undefined, tried: string[], notes: string[]): string {

@@ -60,6 +60,8 @@ export interface SshServer {
   readonly connections: number;
   /** Exec channels opened so far. */
   readonly channels: number;
+  /** auth-agent-req@openssh.com requests (agent forwarding) received so far. */
+  readonly agentForwardRequests: number;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const timers = new Set<NodeJS.Timeout>();
   let connections = 0;
   let channels = 0;
+  let agentForwardRequests = 0;
   let closing = false;
 
   const later = (ms: number, fn: () => void) => {
@@ -126,6 +129,11 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     client.on('ready', () => {
       client.on('session', (acceptSession) => {
         const session = acceptSession();
+        // Counted, then accepted as sshd would: tests check who asked for it, not what it carries.
+        session.on('auth-agent', (accept) => {
+          agentForwardRequests++;
+          accept?.();
+        });
         // env/pty/shell/sftp have no listeners, so ssh2 rejects them for us.
         session.on('exec', (accept, _reject, { command }) => {
           const run = () => {
@@ -219,6 +227,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     execs,
     get connections() { return connections; },
     get channels() { return channels; },
+    get agentForwardRequests() { return agentForwardRequests; },
     async close() {
       closing = true;
       for (const t of timers) clearTimeout(t);
