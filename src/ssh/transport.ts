@@ -8,14 +8,15 @@ import type { Readable } from 'node:stream';
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { readText } from '../files.js';
-import { addKnownHost, describeKey, hostId, knownTypes, verdict, type KnownEntry } from './known-hosts.js';
+import { addKnownHost, describeKey, hostId, knownTypes, verdict, type AddResult, type KnownEntry, type Verdict } from './known-hosts.js';
 import { quote } from '../quote.js';
 import type { SshSettings } from './options.js';
 import type { RunRequest, Transport, TransportResult } from '../transport/types.js';
 
 export interface SshDeps {
   readFile(path: string): string | undefined;
-  addKnownHost(file: string, id: string, keyType: string, key: string): void;
+  /** Append the key unless the file (read again) already names the host; what it found. */
+  addKnownHost(file: string, id: string, keyType: string, key: string): AddResult;
 }
 
 export const defaultSshDeps: SshDeps = {
@@ -88,41 +89,41 @@ export class SshTransport implements Transport {
       algorithms: { serverHostKey: algos as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>, ...(hop.compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) },
       hostVerifier: (key: Buffer): boolean => {
         const k = describeKey(key);
-        const v = verdict(files, id, k.keyType, k.key);
-        if (v.kind === 'match') return true;
+        let v: Verdict | AddResult = verdict(files, id, k.keyType, k.key);
+        if (v.kind === 'unknown') {
+          if (hop.strict === 'yes') {
+            hostKeyProblem = `host key of ${id} (${k.keyType} ${k.fingerprint}) is not in ${hop.knownHostsFiles.join(' or ')} and StrictHostKeyChecking is yes. ` +
+              `Add it after checking the fingerprint, e.g. ssh-keyscan -p ${hop.port} ${quote(hop.host)} >> ${quote(hop.knownHostsFiles[0] ?? '~/.ssh/known_hosts')}`;
+            return false;
+          }
+          // accept-new (the default) and no: remember the key so a later change is caught.
+          const file = hop.knownHostsFiles[0];
+          if (file === undefined || file === '/dev/null') return true;
+          try {
+            // The file read again: another host of this run (same address) or another wd may have added it.
+            v = this.deps.addKnownHost(file, id, k.keyType, k.key);
+          } catch (e) {
+            // An unwritable known_hosts must not fail the deploy; the key was still accepted as new.
+            note(`new host ${id} (${k.keyType} ${k.fingerprint}) accepted, but could not be recorded in ${file}: ${(e as Error).message}`);
+            return true;
+          }
+          // Said out loud, as OpenSSH does: trust on first use should not be silent.
+          if (v.kind === 'added') note(`new host ${id}: added its ${k.keyType} key ${k.fingerprint} to ${file}`);
+        }
+        if (v.kind === 'added' || v.kind === 'match') return true;
         if (v.kind === 'revoked') {
           hostKeyProblem = `host key ${k.keyType} ${k.fingerprint} of ${id} is marked @revoked in ${v.entry.file}:${v.entry.line}; refusing to connect.`;
           return false;
         }
-        if (v.kind === 'mismatch') {
-          const e = v.entries[0]!;
-          if (hop.strict === 'no') {
-            keyChanged = true;
-            changedKeyWarning(id, k, v.entries, hop.forwardAgent && hop.agent !== undefined).forEach(note);
-            return true;
-          }
-          hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds ${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint}. ` +
-            `This may be an attack. If the host was really reinstalled, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`;
-          return false;
+        const e = v.entries[0]!;
+        if (hop.strict === 'no') {
+          keyChanged = true;
+          changedKeyWarning(id, k, v.entries, hop.forwardAgent && hop.agent !== undefined).forEach(note);
+          return true;
         }
-        if (hop.strict === 'yes') {
-          hostKeyProblem = `host key of ${id} (${k.keyType} ${k.fingerprint}) is not in ${hop.knownHostsFiles.join(' or ')} and StrictHostKeyChecking is yes. ` +
-            `Add it after checking the fingerprint, e.g. ssh-keyscan -p ${hop.port} ${quote(hop.host)} >> ${quote(hop.knownHostsFiles[0] ?? '~/.ssh/known_hosts')}`;
-          return false;
-        }
-        // accept-new (the default) and no: remember the key so a later change is caught.
-        const file = hop.knownHostsFiles[0];
-        if (file !== undefined && file !== '/dev/null') {
-          // Said out loud, as OpenSSH does: trust on first use should not be silent.
-          try {
-            this.deps.addKnownHost(file, id, k.keyType, k.key);
-            note(`new host ${id}: added its ${k.keyType} key ${k.fingerprint} to ${file}`);
-          } catch (e) {
-            // An unwritable known_hosts must not fail the deploy; the key was still accepted as new.
-            note(`new host ${id} (${k.keyType} ${k.fingerprint}) accepted, but could not be recorded in ${file}: ${(e as Error).message}`);
-          }
-        }
-        return true;
+        hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds ${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint}. ` +
+          `This may be an attack. If the host was really reinstalled, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`;
+        return false;
       },
       authHandler: (_left, _partial, next) => {
         const m = methods.shift();

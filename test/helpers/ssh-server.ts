@@ -108,6 +108,8 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     // A dead peer makes ssh2 emit 'error'; unhandled it would crash the test run.
     client.on('error', () => {});
     let user = '';
+    // This connection's commands: its disconnect must not kill another client's.
+    const mine = new Set<ChildProcess>();
 
     client.on('authentication', (ctx) => {
       if (faults.refuseAuth || ctx.method !== 'publickey' || (opts.users && !opts.users.includes(ctx.username))) {
@@ -151,6 +153,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
               stdio: 'pipe',
             });
             procs.add(child);
+            mine.add(child);
             const drop = () => { killGroup(child); sock?.destroy(); };
 
             stream.pipe(child.stdin);
@@ -179,6 +182,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
               if (finished) return;
               finished = true;
               procs.delete(child);
+              mine.delete(child);
               rec.end = Date.now();
               rec.exitCode = code;
               if (!faults.noExitStatus) {
@@ -194,7 +198,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
       });
     });
 
-    client.on('close', () => { for (const p of procs) killGroup(p); });
+    client.on('close', () => { for (const p of mine) killGroup(p); });
   });
 
   // Our own listener feeds ssh2 via injectSocket, so we can count raw TCP

@@ -3,11 +3,15 @@
 // and Include in ~/.ssh/config, one known_hosts line per key, the connect timeout.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup } from '../helpers/tmp.js';
+import { cleanup, tmpDir } from '../helpers/tmp.js';
 import { closeFixtures, sshFixture, sshKey } from '../helpers/ssh-fixture.js';
+import { runProcess, runWd, WD_BIN } from '../helpers/wd.js';
+import { cachedReader } from '../../src/files.js';
 import { describeKey } from '../../src/ssh/known-hosts.js';
+import { parseSshOptions, resolveSsh } from '../../src/ssh/options.js';
+import { defaultSshDeps, SshTransport } from '../../src/ssh/transport.js';
 
 test.after.each(closeFixtures);
 test.after(cleanup);
@@ -47,6 +51,54 @@ test('-A with a host key that matches: the agent is forwarded (the control for t
   assert.is(r.code, 0, both(r));
   assert.not.match(r.stderr, 'HOST KEY CHANGED');
   assert.is(h.server.agentForwardRequests, 1);
+});
+
+test('50 hosts at one address accept its new key: known_hosts gets one line, one notice', async () => {
+  const fx = await sshFixture({ trust: false });
+  const h = fx.hosts[0]!;
+  writeFileSync(fx.knownHosts, '# mine, no final newline');
+  const readFile = cachedReader(); // as in a run: every host sees the file as it was at the start
+  const args = parseSshOptions(['-i', fx.key.privatePath, '-o', `UserKnownHostsFile=${fx.knownHosts}`], 'test');
+  let notes = '';
+  const runs = Array.from({ length: 50 }, (_, i) => {
+    const s = resolveSsh(`u${i}@127.0.0.1:${h.server.port}`, args, { home: fx.home, localUser: 'nobody', readFile });
+    return new SshTransport(s, { ...defaultSshDeps, readFile }).run({ script: 'true', onStdout: () => {}, onStderr: (c) => (notes += c.toString()) });
+  });
+  const results = await Promise.all(runs);
+  assert.equal(results.map((r) => r.exitCode), results.map(() => 0), notes);
+  assert.is(read(fx.knownHosts), `# mine, no final newline\n${h.server.knownHostsLine}\n`);
+  assert.is(notes.split('\n').filter((l) => l.includes('added its ssh-ed25519 key')).length, 1, notes);
+  assert.not.ok(existsSync(`${fx.knownHosts}.wd-lock`));
+});
+
+test('four wd processes at once accept the same new key: one known_hosts line', async () => {
+  const fx = await sshFixture({ trust: false });
+  const h = fx.hosts[0]!;
+  const dir = tmpDir('wd-kh-parallel-');
+  const runs = [1, 2, 3, 4].map((i) => {
+    const file = join(dir, `deploy${i}.yml`);
+    const domain = [{ name: h.name, ssh_options: ['-i', fx.key.privatePath, '-o', `UserKnownHostsFile=${fx.knownHosts}`] }];
+    writeFileSync(file, JSON.stringify({ prod: { domain, deploy_to: `~/app${i}`, repository: fx.origin.url, branch: 'main' } }));
+    return runWd(['setup', 'prod', '-p', file], { cwd: dir, env: { HOME: fx.home, SSH_AUTH_SOCK: '' }, timeoutMs: 30000 });
+  });
+  for (const r of await Promise.all(runs)) assert.is(r.code, 0, both(r));
+  assert.is(read(fx.knownHosts), `${h.server.knownHostsLine}\n`);
+});
+
+test('with umask 000, the known_hosts wd creates is 0600 and ~/.ssh 0700', async () => {
+  const fx = await sshFixture({ trust: false });
+  const h = fx.hosts[0]!;
+  const config = fx.config({}, [{ name: h.name, ssh_options: ['-i', fx.key.privatePath] }]);
+  const file = join(fx.home, '.ssh', 'known_hosts');
+  assert.not.ok(existsSync(join(fx.home, '.ssh')));
+  const r = await runProcess('sh', ['-c', 'umask 000 && exec "$@"', 'sh', process.execPath, WD_BIN, 'setup', 'prod', '-p', config], {
+    env: { HOME: fx.home, SSH_AUTH_SOCK: '', NO_COLOR: '1' },
+  });
+  assert.is(r.code, 0, both(r));
+  assert.is(read(file), `${h.server.knownHostsLine}\n`);
+  assert.is(statSync(file).mode & 0o777, 0o600);
+  assert.is(statSync(join(fx.home, '.ssh')).mode & 0o777, 0o700);
+  assert.equal(readdirSync(join(fx.home, '.ssh')), ['known_hosts']);
 });
 
 test.run();
