@@ -40,6 +40,8 @@ export interface SshSettings {
   keepaliveCountMax: number;
   compression: boolean;
   jump: SshSettings[];
+  /** Set when connectTimeoutMs came from SshEnv.connectTimeoutSec: the setting to name in a timeout message. */
+  connectTimeoutHint?: string;
 }
 
 // -o names wd understands. Options that only make sense for an interactive or
@@ -154,7 +156,12 @@ export interface SshEnv {
   agentSocket?: string;
   /** Returns the file's text, or undefined when it does not exist. */
   readFile(path: string): string | undefined;
+  /** wd's own connect timeout (a flag or deploy.yml key): wins over ConnectTimeout from ssh_options and ~/.ssh/config. */
+  connectTimeoutSec?: number;
 }
+
+/** How to raise the connect timeout when it came from SshEnv.connectTimeoutSec, for the timeout message. */
+export const CONNECT_TIMEOUT_HINT = '--connect-timeout N or connect_timeout in deploy.yml';
 
 export function expandHome(p: string, home: string): string {
   if (p === '~') return home;
@@ -222,6 +229,10 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     if (!Number.isFinite(n) || n < 0) throw new ConfigError(`host ${label}: ${key} '${v}' must be a number of seconds.`);
     return n;
   };
+  const override = env.connectTimeoutSec;
+  if (override !== undefined && !(Number.isFinite(override) && override > 0)) {
+    throw new ConfigError(`host ${label}: the connect timeout '${override}' must be a positive number of seconds.`);
+  }
   const agentRaw = one('identityagent');
   const agent = agentRaw === undefined ? env.agentSocket : /^none$/i.test(agentRaw) ? undefined : agentRaw === 'SSH_AUTH_SOCK' ? env.agentSocket : tokens(agentRaw, host, user, port);
 
@@ -235,12 +246,14 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     strict,
     knownHostsFiles,
     forwardAgent: yes(one('forwardagent')) ?? false,
-    connectTimeoutMs: seconds('connecttimeout', 20) * 1000,
+    // 20 s, not OpenSSH's "none": a silent host must not hold an unattended deploy forever.
+    connectTimeoutMs: (env.connectTimeoutSec ?? seconds('connecttimeout', 20)) * 1000,
     keepaliveIntervalMs: seconds('serveraliveinterval', 15) * 1000,
     keepaliveCountMax: seconds('serveralivecountmax', 3),
     compression: yes(one('compression')) ?? false,
     jump: [],
     ...(agent !== undefined ? { agent } : {}),
+    ...(env.connectTimeoutSec !== undefined ? { connectTimeoutHint: CONNECT_TIMEOUT_HINT } : {}),
   };
   const jumpSpec = args.jump ?? one('proxyjump');
   if (jumpSpec !== undefined && !/^none$/i.test(jumpSpec)) {

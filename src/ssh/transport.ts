@@ -213,7 +213,7 @@ function describeConnectError(err: Error & { code?: string; level?: string }, wh
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host ${hop.host}:${hop.port} is unreachable (${code}).`;
   if (code === 'ECONNRESET') return `connection to ${where} was reset during the SSH handshake.`;
   if (/Timed out while waiting for handshake/i.test(err.message) || code === 'ETIMEDOUT') {
-    return `timed out after ${hop.connectTimeoutMs / 1000}s connecting to ${hop.host}:${hop.port}; is the host up? (raise it with ssh_options -o ConnectTimeout=N)`;
+    return `timed out after ${hop.connectTimeoutMs / 1000}s connecting to ${hop.host}:${hop.port}; is the host up? (raise it with ${hop.connectTimeoutHint ?? 'ssh_options -o ConnectTimeout=N'})`;
   }
   if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
     const what = tried.length ? `tried ${tried.join(', ')}` : 'no usable key: no ssh-agent (SSH_AUTH_SOCK) and no key file found';

@@ -21,6 +21,8 @@ export interface SshFaults {
   delayMs?: number;
   /** Close the channel without sending exit-status/exit-signal. */
   noExitStatus?: boolean;
+  /** Accept TCP connections and never say a word (no SSH banner): a hung sshd. */
+  silent?: boolean;
 }
 
 export interface SshServerOptions {
@@ -213,6 +215,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
       if (socket.remotePort !== undefined) byRemotePort.delete(socket.remotePort);
     });
     if (closing) return void socket.destroy();
+    if (faults.silent) return;
     ssh.injectSocket(socket);
   });
   await new Promise<void>((resolve, reject) => {

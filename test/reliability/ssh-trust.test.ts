@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, tmpDir } from '../helpers/tmp.js';
-import { closeFixtures, sshFixture, sshKey } from '../helpers/ssh-fixture.js';
+import { closeFixtures, sshFixture, sshKey, writeHome, type FakeHost } from '../helpers/ssh-fixture.js';
 import { runProcess, runWd, WD_BIN } from '../helpers/wd.js';
 import { cachedReader } from '../../src/files.js';
 import { describeKey } from '../../src/ssh/known-hosts.js';
@@ -99,6 +99,31 @@ test('with umask 000, the known_hosts wd creates is 0600 and ~/.ssh 0700', async
   assert.is(statSync(file).mode & 0o777, 0o600);
   assert.is(statSync(join(fx.home, '.ssh')).mode & 0o777, 0o700);
   assert.equal(readdirSync(join(fx.home, '.ssh')), ['known_hosts']);
+});
+
+test('a silent host (TCP accepted, no SSH banner): ssh_options -o ConnectTimeout=1 fails it with a clear message', async () => {
+  const fx = await sshFixture({ hosts: 2, faults: [{ silent: true }] });
+  const [silent, ok] = fx.hosts as [FakeHost, FakeHost];
+  fx.config({}, [{ name: silent.name, ssh_options: [...fx.sshOptions, '-o', 'ConnectTimeout=1'] }, { name: ok.name, ssh_options: fx.sshOptions }]);
+  const r = await fx.wd(['setup', 'prod']);
+  assert.is(r.code, 1, both(r));
+  assert.ok(r.stdout.includes(`  ${silent.name} => failed: timed out after 1s connecting to 127.0.0.1:${silent.server.port}; is the host up? (raise it with ssh_options -o ConnectTimeout=N)`), r.stdout);
+  assert.match(r.stdout, `  ${ok.name} => succeeded`);
+});
+
+test("wd's connect timeout wins over -o ConnectTimeout and ~/.ssh/config, and the message names it", async () => {
+  const fx = await sshFixture({ faults: [{ silent: true }] });
+  const h = fx.hosts[0]!;
+  writeHome(fx, '.ssh/config', 'Host *\n  ConnectTimeout 40\n');
+  const args = parseSshOptions([...fx.sshOptions, '-o', 'ConnectTimeout=30'], 'test');
+  const env = { home: fx.home, localUser: 'nobody', readFile: read };
+  assert.is(resolveSsh(h.name, args, env).connectTimeoutMs, 30000);
+  const s = resolveSsh(h.name, args, { ...env, connectTimeoutSec: 1 });
+  assert.is(s.connectTimeoutMs, 1000);
+  const r = await new SshTransport(s).run({ script: 'true', onStdout: () => {}, onStderr: () => {} });
+  assert.is(r.exitCode, null);
+  assert.is(r.error, `timed out after 1s connecting to 127.0.0.1:${h.server.port}; is the host up? (raise it with --connect-timeout N or connect_timeout in deploy.yml)`);
+  assert.is(h.server.channels, 0);
 });
 
 test.run();
