@@ -11,6 +11,7 @@ import { readText } from '../files.js';
 import { addKnownHost, describeKey, hostId, knownTypes, verdict, type AddResult, type KnownEntry, type Verdict } from './known-hosts.js';
 import { quote } from '../quote.js';
 import type { SshSettings } from './options.js';
+import { ProxyCommand } from './proxy-command.js';
 import type { RunRequest, Transport, TransportResult } from '../transport/types.js';
 
 export interface SshDeps {
@@ -47,6 +48,7 @@ export class SshTransport implements Transport {
 
   async run(req: RunRequest): Promise<TransportResult> {
     const clients: Client[] = [];
+    let proxy: ProxyCommand | undefined;
     try {
       let sock: Readable | undefined;
       const hops = [...this.s.jump, this.s];
@@ -56,7 +58,9 @@ export class SshTransport implements Transport {
       let keyChanged = false;
       for (const hop of hops) {
         if (client) sock = await forward(client, hop);
-        const c = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)));
+        else if (hop.proxyCommand) sock = (proxy = new ProxyCommand(hop.proxyCommand.command, hop.proxyCommand.source)).stream;
+        const c = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)), client ? undefined : proxy);
+        if (!client) proxy?.connected(req.onStderr);
         clients.push((client = c.client));
         keyChanged ||= c.keyChanged;
       }
@@ -67,11 +71,13 @@ export class SshTransport implements Transport {
       return { exitCode: null, error: e instanceof HostError ? e.message : `ssh: ${(e as Error).message}` };
     } finally {
       for (const c of clients.reverse()) c.end();
+      proxy?.stop();
     }
   }
 
-  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void): Promise<{ client: Client; keyChanged: boolean }> {
-    const id = hostId(hop.host, hop.port);
+  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void, proxy?: ProxyCommand): Promise<{ client: Client; keyChanged: boolean }> {
+    // HostKeyAlias replaces the whole name, port included, as in OpenSSH.
+    const id = hop.hostKeyAlias ?? hostId(hop.host, hop.port);
     const files = hop.knownHostsFiles.map((file) => ({ file, text: this.deps.readFile(file) ?? '' }));
     const preferred = knownTypes(files, id);
     const algos = [...HOST_KEY_ALGOS].sort((a, b) => Number(preferred.includes(algoKeyType(b))) - Number(preferred.includes(algoKeyType(a))));
@@ -147,16 +153,21 @@ export class SshTransport implements Transport {
         settled = true;
         resolve({ client: c, keyChanged });
       });
+      // A ProxyCommand that exited or closed its output is the reason, whatever ssh2 saw of it.
+      const fail = (msg: string): void => {
+        if (!proxy || hostKeyProblem) return reject(new HostError(msg));
+        void proxy.whyClosed().then((why) => reject(new HostError(why ?? msg)));
+      };
       c.on('error', (err: Error & { code?: string; level?: string }) => {
         if (settled) return;
         settled = true;
         c.end();
-        reject(new HostError(describeConnectError(err, where, hop, hostKeyProblem, tried, notes)));
+        fail(describeConnectError(err, where, hop, hostKeyProblem, tried, notes));
       });
       c.on('close', () => {
         if (settled) return;
         settled = true;
-        reject(new HostError(hostKeyProblem ?? `connection to ${where} closed during the SSH handshake.`));
+        fail(hostKeyProblem ?? `connection to ${where} closed during the SSH handshake.`);
       });
       try {
         c.connect(cfg);

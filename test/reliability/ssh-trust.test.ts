@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, tmpDir } from '../helpers/tmp.js';
-import { closeFixtures, sshFixture, sshKey, writeHome, type FakeHost } from '../helpers/ssh-fixture.js';
+import { closedPort, closeFixtures, sshFixture, sshKey, writeHome, type FakeHost } from '../helpers/ssh-fixture.js';
 import { runProcess, runWd, WD_BIN } from '../helpers/wd.js';
 import { cachedReader } from '../../src/files.js';
 import { describeKey } from '../../src/ssh/known-hosts.js';
@@ -124,6 +124,86 @@ test("wd's connect timeout wins over -o ConnectTimeout and ~/.ssh/config, and th
   assert.is(r.exitCode, null);
   assert.is(r.error, `timed out after 1s connecting to 127.0.0.1:${h.server.port}; is the host up? (raise it with --connect-timeout N or connect_timeout in deploy.yml)`);
   assert.is(h.server.channels, 0);
+});
+
+/** A ProxyCommand in the spirit of `nc`: records its arguments, then pipes stdio to 127.0.0.1:PORT. */
+function proxyScript(): { script: string; log: string } {
+  const dir = tmpDir('wd-proxy-');
+  const script = join(dir, 'proxy.cjs');
+  const log = join(dir, 'args.json');
+  writeFileSync(script, `
+    const net = require('net');
+    const [port, log, ...tokens] = process.argv.slice(2);
+    require('fs').writeFileSync(log, JSON.stringify(tokens));
+    const s = net.connect(Number(port), '127.0.0.1');
+    process.stdin.pipe(s);
+    s.pipe(process.stdout);
+    s.on('error', (e) => { console.error('proxy: ' + e.message); process.exit(3); });
+  `);
+  return { script, log };
+}
+
+test('~/.ssh/config ProxyCommand: the connection goes through it, with %h %p %r %n %% expanded', async () => {
+  const fx = await sshFixture();
+  const h = fx.hosts[0]!;
+  const { script, log } = proxyScript();
+  const nowhere = await closedPort();
+  writeHome(fx, '.ssh/config', [
+    'Host viaproxy',
+    '  HostName 127.0.0.1',
+    `  Port ${nowhere}`, // a direct connection would be refused
+    '  User deploy',
+    `  ProxyCommand ${process.execPath} ${script} ${h.server.port} ${log} %h %p %r %n 100%%`,
+    `  HostKeyAlias [127.0.0.1]:${h.server.port}`,
+    `  IdentityFile ${fx.key.privatePath}`,
+    `  UserKnownHostsFile ${fx.knownHosts}`,
+    '  StrictHostKeyChecking yes',
+    '',
+  ].join('\n'));
+  fx.config({}, [{ name: 'viaproxy' }]);
+  const r = await fx.wd(['setup', 'prod']);
+  assert.is(r.code, 0, both(r));
+  assert.is(read(join(h.home, 'app', 'app.txt')), 'v1\n');
+  assert.is(h.server.execs[0]?.user, 'deploy');
+  assert.equal(JSON.parse(read(log)!), ['127.0.0.1', String(nowhere), 'deploy', 'viaproxy', '100%']);
+});
+
+test('~/.ssh/config ProxyCommand that fails: the host fails with its exit status and stderr', async () => {
+  const fx = await sshFixture();
+  writeHome(fx, '.ssh/config', `Host broken\n  ProxyCommand sh -c 'echo "no route to %h" >&2; exit 7'\n`);
+  fx.config({}, [{ name: 'broken', ssh_options: fx.sshOptions }]);
+  const r = await fx.wd(['setup', 'prod']);
+  assert.is(r.code, 1, both(r));
+  assert.match(r.stdout, `  broken => failed: ProxyCommand (${join(fx.home, '.ssh/config')} line 2) exited with status 7 before the SSH handshake finished: no route to broken. It ran: sh -c 'echo "no route to broken" >&2; exit 7' (`);
+});
+
+test('~/.ssh/config Include: a Host block in an included file decides port and user', async () => {
+  const fx = await sshFixture();
+  const h = fx.hosts[0]!;
+  writeHome(fx, '.ssh/config', 'Include conf.d/*.conf\n\nHost *\n  User nobody-else\n');
+  writeHome(fx, '.ssh/conf.d/10-web.conf', [
+    'Host webalias',
+    '  HostName 127.0.0.1',
+    `  Port ${h.server.port}`,
+    '  User deploy',
+    '',
+  ].join('\n'));
+  fx.config({}, [{ name: 'webalias', ssh_options: fx.sshOptions }]);
+  const r = await fx.wd(['setup', 'prod']);
+  assert.is(r.code, 0, both(r));
+  assert.is(h.server.execs[0]?.user, 'deploy');
+});
+
+test('~/.ssh/config Match exec: wd cannot evaluate it, so the run stops (exit 2) naming file, line and directive', async () => {
+  const fx = await sshFixture();
+  const h = fx.hosts[0]!;
+  const nowhere = await closedPort();
+  const cfg = writeHome(fx, '.ssh/config', `Host *\n  ServerAliveInterval 5\n\nMatch host 127.0.0.1 exec "test -e /"\n  Port ${nowhere}\n`);
+  fx.config();
+  const r = await fx.wd(['setup', 'prod']);
+  assert.is(r.code, 2, both(r));
+  assert.match(r.stderr, `host ${h.name}: ${cfg} line 4: Match exec cannot be evaluated by wd's built-in SSH client`);
+  assert.is(h.server.connections, 0);
 });
 
 test.run();
