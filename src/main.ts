@@ -39,10 +39,9 @@ async function dispatch(opts: Options, io: Io): Promise<number> {
     }
     case 'setup':
     case 'deploy':
-      return (await (await import('./run.js')).runAction(opts.command, opts, io)).code;
     case 'status':
     case 'rollback':
-      throw new UsageError(`'wd ${opts.command}' is not available in wd ${VERSION} yet; see 'wd --help' for what is.`);
+      return (await (await import('./run.js')).runAction(opts.command, opts, io)).code;
   }
 }
 

@@ -1,7 +1,7 @@
 // Host output → prefixed whole lines. Each host's stdout and stderr are split
 // into lines; a line is written in one call, so hosts never interleave
 // mid-line. wd's own marker lines are taken out and handed to onMark.
-import { MARK } from './script.js';
+import { MARK_PREFIX } from './marks.js';
 
 export interface Stream {
   write(s: string): unknown;
@@ -69,6 +69,8 @@ export interface HostOutputOptions {
   stderr: Stream;
   /** Hold lines back (for --quiet: shown only if the host fails). */
   hold: boolean;
+  /** The marker prefix of this host's script (marks.ts); default: any token. */
+  mark?: string;
   onMark(fields: string[]): void;
 }
 
@@ -85,10 +87,11 @@ export class HostOutput {
     this.out = new LineSplitter((l) => {
       // A post script's last line may lack its newline (echo -n, curl -s): the
       // marker then arrives glued to it, and the text before it is still output.
-      const at = l.indexOf(MARK);
+      const mark = this.o.mark ?? MARK_PREFIX;
+      const at = l.indexOf(mark);
       if (at < 0) return this.emit(this.o.stdout, l);
       if (at > 0) this.emit(this.o.stdout, l.slice(0, at));
-      this.o.onMark(l.slice(at + MARK.length).trim().split(' '));
+      this.o.onMark(l.slice(at + mark.length).replace(/^ /, '').split(' '));
     });
     this.err = new LineSplitter((l) => {
       if (l.trim() !== '' && !l.startsWith('+')) this.lastError = l.trim();

@@ -6,15 +6,49 @@ import { UsageError } from './errors.js';
 
 export type Action = 'setup' | 'deploy' | 'status' | 'rollback';
 
+/** What a run asks of every host, beyond the config. */
+export interface RunFlags {
+  debug: boolean;
+  check: boolean;
+  /** Go ahead over local commits, untracked files in the way, an unrelated checkout. */
+  force: boolean;
+  /** Seconds for the whole script on the host; 0: no limit. */
+  timeout: number;
+  /** Seconds to wait for another run's lock; 0: fail at once. */
+  waitLock: number;
+  /** user@client-host, for the history and the lock. */
+  by: string;
+  /** rollback: the revision to go back to (default: one successful deploy back). */
+  rollbackTo?: string;
+  /** status: history lines to show. */
+  history: number;
+}
+
+export interface ConfigCheckout {
+  to: string;
+  repository: string;
+  branch: string;
+  target: string;
+}
+
+/** Everything one host's script needs, resolved: the script reads only this. */
 export interface HostPlan {
   host: HostEntry;
   action: Action;
+  environment: string;
   /** deploy_to as the script should use it (relative local paths made absolute). */
   deployTo: string;
   /** repository as the host should clone it (relative local paths made absolute). */
   repository: string;
-  configTo?: string;
-  configRepository?: string;
+  branch: string;
+  /** rake_env: variables for post scripts and rake. */
+  env: Record<string, string>;
+  /** The post script this action runs (rollback runs the deploy one), as configured. */
+  postScript?: string;
+  postKey: 'post_setup_script' | 'post_deploy_script';
+  rakeTask: 'deploy:post_setup' | 'deploy:post_deploy';
+  config?: ConfigCheckout;
+  run: RunFlags;
 }
 
 export interface PlanFlags {
@@ -22,7 +56,9 @@ export interface PlanFlags {
   roles: string[];
 }
 
-export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd: string): HostPlan[] {
+export const DEFAULT_RUN: RunFlags = { debug: false, check: false, force: false, timeout: 0, waitLock: 0, by: 'wd', history: 0 };
+
+export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd: string, run: RunFlags = DEFAULT_RUN): HostPlan[] {
   let hosts = env.hosts;
   if (flags.only !== undefined) {
     const only = flags.only;
@@ -40,11 +76,29 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
       throw new UsageError(`--roles ${want.join(',')} matches no host of environment '${env.environment}' in ${env.source}. Roles there: ${known.join(', ') || '(none)'}.`);
     }
   }
+  const setup = action === 'setup';
+  const postScript = setup ? env.postSetupScript : env.postDeployScript;
   return hosts.map((host) => {
-    const plan: HostPlan = { host, action, deployTo: localPath(env.deployTo, host.local, cwd), repository: localRepo(env.repository, host.local, cwd) };
+    const plan: HostPlan = {
+      host,
+      action,
+      environment: env.environment,
+      deployTo: localPath(env.deployTo, host.local, cwd),
+      repository: localRepo(env.repository, host.local, cwd),
+      branch: env.branch,
+      env: env.rakeEnv,
+      postKey: setup ? 'post_setup_script' : 'post_deploy_script',
+      rakeTask: setup ? 'deploy:post_setup' : 'deploy:post_deploy',
+      run,
+      ...(postScript !== undefined ? { postScript } : {}),
+    };
     if (env.configRepo) {
-      plan.configTo = localPath(env.configRepo.deployTo, host.local, cwd);
-      plan.configRepository = localRepo(env.configRepo.repository, host.local, cwd);
+      plan.config = {
+        to: localPath(env.configRepo.deployTo, host.local, cwd),
+        repository: localRepo(env.configRepo.repository, host.local, cwd),
+        branch: env.configRepo.branch,
+        target: env.configRepo.target,
+      };
     }
     return plan;
   });
@@ -71,4 +125,27 @@ function stripUser(name: string): string {
 
 function stripPort(name: string): string {
   return name.replace(/:[0-9]+$/, '');
+}
+
+/** --batch N or N% (and the batch key). */
+export type Batch = { size: number } | { percent: number };
+
+/**
+ * Wave sizes for `total` hosts, taken in the order of `domain`: the canary
+ * alone first, then batches; without either, one wave of everything.
+ */
+export function waves(total: number, batch: Batch | undefined, canary: boolean): number[] {
+  const out: number[] = [];
+  let left = total;
+  if (canary && left > 0) {
+    out.push(1);
+    left--;
+  }
+  const size = batch === undefined ? left : 'size' in batch ? batch.size : Math.max(1, Math.ceil((total * batch.percent) / 100));
+  while (left > 0) {
+    const n = Math.min(Math.max(1, size), left);
+    out.push(n);
+    left -= n;
+  }
+  return out;
 }

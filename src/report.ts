@@ -1,20 +1,26 @@
-// results → the summary block and the exit status.
+// results → the summary block, the status table, JSON, and the exit status.
 import { green, red } from './output.js';
 import type { HostResult } from './runner.js';
+import { VERSION } from './version.js';
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+const short = (rev: string | undefined): string => (rev ? rev.slice(0, 7) : '');
 
 export function summary(results: readonly HostResult[], color: boolean): string {
   const lines = ['Results:'];
   for (const r of results) {
     const took = secs(r.endedAt - r.startedAt);
-    if (r.ok) lines.push(`  ${r.host} => ${green(color, 'succeeded')}${r.unchanged ? ', no changes' : ''} (${took})`);
-    else lines.push(`  ${r.host} => ${red(color, 'failed')}: ${r.reason ?? 'unknown error'} (${took})`);
+    const rev = r.revision ? ` ${short(r.revision)}` : '';
+    if (r.ok) lines.push(`  ${r.host} => ${green(color, 'succeeded')}${rev}${r.unchanged ? ', no changes' : ''} (${took})`);
+    else if (r.status === 'skipped') lines.push(`  ${r.host} => skipped: ${(r.reason ?? '').replace(/^skipped: /, '')}`);
+    else lines.push(`  ${r.host} => ${red(color, r.status === 'interrupted' ? 'interrupted' : 'failed')}: ${r.reason ?? 'unknown error'} (${took})`);
   }
   const ok = results.filter((r) => r.ok).length;
-  const bad = results.length - ok;
-  lines.push(`Total: ${plural(results.length, 'deployment', 'deployments')}, ${plural(ok, 'success', 'successes')}, ${plural(bad, 'failure', 'failures')}.`);
+  const skipped = results.filter((r) => r.status === 'skipped').length;
+  const bad = results.length - ok - skipped;
+  lines.push(`Total: ${plural(results.length, 'deployment', 'deployments')}, ${plural(ok, 'success', 'successes')}, ${plural(bad, 'failure', 'failures')}` +
+    `${skipped ? `, ${skipped} skipped` : ''}.`);
   return lines.join('\n') + '\n';
 }
 
@@ -22,15 +28,106 @@ export function exitCode(results: readonly HostResult[]): number {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
+/** One history line (tab-separated on the host) as an object. */
+export interface HistoryEntry {
+  time: string;
+  by: string;
+  version: string;
+  command: string;
+  branch: string;
+  previousRevision: string | null;
+  revision: string | null;
+  result: string;
+  duration: string;
+}
+
+export function parseHistory(line: string | undefined): HistoryEntry | undefined {
+  if (!line) return undefined;
+  const f = line.split('\t');
+  if (f.length < 9) return undefined;
+  const rev = (s: string | undefined): string | null => (s && s !== '-' ? s : null);
+  return { time: f[0]!, by: f[1]!, version: f[2]!, command: f[3]!, branch: f[4]!, previousRevision: rev(f[5]), revision: rev(f[6]), result: f[7]!, duration: f[8]! };
+}
+
+/** wd status: what each host reported, as data. */
+export function hostStatus(r: HostResult): Record<string, unknown> {
+  const f = r.fields ?? {};
+  if (!r.ok) return { host: r.host, reachable: false, reason: r.reason ?? 'unknown error' };
+  if (f['missing'] !== undefined) return { host: r.host, reachable: true, deployed: false, reason: `no checkout at ${f['missing']}` };
+  const last = parseHistory(f['last']);
+  const lastOk = parseHistory(f['last_ok']);
+  const origin = f['origin'] ?? '';
+  return {
+    host: r.host,
+    reachable: true,
+    deployed: true,
+    revision: f['revision'] || null,
+    subject: f['subject'] ?? null,
+    branch: f['branch'] ?? null,
+    deployedRevision: f['deployed'] || null,
+    deployedAt: lastOk?.time ?? null,
+    deployedBy: lastOk?.by ?? null,
+    lastRun: last ? { command: last.command, result: last.result, time: last.time, by: last.by } : null,
+    dirtyFiles: Number(f['dirty'] ?? 0),
+    originRevision: origin && origin !== 'unreachable' ? origin : null,
+    behindOrigin: origin === 'unreachable' || origin === '' ? null : origin !== f['revision'],
+    lock: f['lock'] ? f['lock'] : null,
+    ...(r.history ? { history: r.history.map((l) => parseHistory(l) ?? { raw: l }) } : {}),
+  };
+}
+
+export function statusTable(results: readonly HostResult[], color: boolean, _now: number): string {
+  const rows: string[][] = [['HOST', 'REVISION', 'BRANCH', 'DEPLOYED', 'BY', 'LAST RUN', 'TREE', 'ORIGIN', 'LOCK']];
+  const extra: string[] = [];
+  for (const r of results) {
+    const s = hostStatus(r) as Record<string, unknown> & { lastRun?: { command: string; result: string } | null };
+    if (!s['reachable']) {
+      rows.push([r.host, red(color, 'unreachable'), '', '', '', '', '', '', '']);
+      extra.push(`  ${r.host}: ${String(s['reason'])}`);
+      continue;
+    }
+    if (!s['deployed']) {
+      rows.push([r.host, 'not set up', '', '', '', '', '', '', '']);
+      continue;
+    }
+    const rev = short(s['revision'] as string | undefined) + (s['subject'] ? ` ${String(s['subject']).slice(0, 40)}` : '');
+    const lr = s.lastRun;
+    const lastRun = lr ? `${lr.command} ${lr.result}` : '-';
+    const dirty = Number(s['dirtyFiles']);
+    const behind = s['behindOrigin'];
+    rows.push([
+      r.host,
+      rev,
+      String(s['branch'] ?? ''),
+      String(s['deployedAt'] ?? '-'),
+      String(s['deployedBy'] ?? '-'),
+      lr && lr.result !== 'ok' ? red(color, lastRun) : lastRun,
+      dirty ? `dirty (${dirty})` : 'clean',
+      behind === null ? 'unknown' : behind ? `behind (${short(s['originRevision'] as string)})` : 'up to date',
+      String(s['lock'] ?? '-'),
+    ]);
+    for (const h of r.history ?? []) extra.push(`  ${r.host}: ${h.replace(/\t/g, '  ')}`);
+  }
+  // Widths from the text without colour codes.
+  const plain = (t: string): string => t.replace(/\x1b\[[0-9;]*m/g, '');
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => plain(row[c] ?? '').length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell + ' '.repeat(widths[c]! - plain(cell).length))).join('  ').trimEnd());
+  return [...lines, ...extra].join('\n') + '\n';
+}
+
 export function jsonReport(command: string, environment: string, results: readonly HostResult[], startedAt: number, endedAt: number): string {
+  if (command === 'status') {
+    return JSON.stringify({ version: VERSION, command, environment, status: results.every((r) => r.ok) ? 'succeeded' : 'failed', hosts: results.map(hostStatus) }, null, 2) + '\n';
+  }
   return JSON.stringify({
+    version: VERSION,
     command,
     environment,
     status: results.every((r) => r.ok) ? 'succeeded' : 'failed',
     durationMs: endedAt - startedAt,
     hosts: results.map((r) => ({
       host: r.host,
-      status: r.ok ? (r.unchanged ? 'unchanged' : 'succeeded') : 'failed',
+      status: r.status,
       ...(r.reason !== undefined ? { reason: r.reason } : {}),
       ...(r.step !== undefined && !r.ok ? { step: r.step } : {}),
       exitCode: r.exitCode,

@@ -1,15 +1,16 @@
-// The pipeline for setup/deploy: options → config → host plans → scripts →
-// transports → results → report. Effects (filesystem, network, clock, output)
-// come in through Io so the hook runner and tests can drive it too.
-import { homedir, userInfo } from 'node:os';
+// The pipeline for setup/deploy/rollback/status: options → config → host
+// plans → scripts → transports → results → report. Effects (filesystem,
+// network, clock, output, signals) come in through Io so the hook, the
+// library API and tests drive the same code.
+import { hostname, homedir, userInfo } from 'node:os';
 import type { Options } from './args.js';
 import { configFromSource, loadConfig, type EnvConfig } from './config.js';
-import { dim, useColor, type Stream } from './output.js';
-import { planHosts, type Action, type HostPlan } from './plan.js';
-import { exitCode, jsonReport, summary } from './report.js';
-import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
-import { buildScript } from './script.js';
 import { cachedReader } from './files.js';
+import { dim, useColor, type Stream } from './output.js';
+import { planHosts, waves, type Action, type Batch, type HostPlan, type RunFlags } from './plan.js';
+import { exitCode, jsonReport, statusTable, summary } from './report.js';
+import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
+import { buildScript, type BuiltScript } from './script.js';
 import { LocalTransport } from './transport/local.js';
 import type { Transport } from './transport/types.js';
 
@@ -19,20 +20,55 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   cwd: string;
   now(): number;
+  /** Ctrl-C / SIGTERM: the handler runs on each one; returns a function that stops listening. */
+  onInterrupt?(handler: () => void): () => void;
 }
+
+/** Flags of the operations issue, until args.ts carries them all. */
+type Extra = { timeout?: number; connectTimeout?: number; batch?: Batch; canary?: boolean; waitLock?: number; history?: number; rev?: string };
 
 export interface Prepared {
   env: EnvConfig;
   plans: HostPlan[];
-  scripts: string[];
+  scripts: BuiltScript[];
 }
 
-/** Everything up to the scripts; any problem here is exit 2, before a host is contacted. */
-export async function prepare(action: Action, opts: Options, io: Io): Promise<Prepared> {
-  const source = await loadConfig(opts.path, io.cwd, opts.project, opts.env);
-  const env = configFromSource(source, opts.project, opts.env);
-  const plans = planHosts(env, action, { roles: opts.roles, ...(opts.only !== undefined ? { only: opts.only } : {}) }, io.cwd);
-  const scripts = plans.map((p) => buildScript(env, p, { debug: opts.debug, check: opts.check }));
+/** The config stage: find, read and validate the environment. Any problem is exit 2. */
+export async function loadEnv(opts: Pick<Options, 'path' | 'project' | 'env'>, cwd: string): Promise<EnvConfig> {
+  const source = await loadConfig(opts.path, cwd, opts.project, opts.env);
+  return configFromSource(source, opts.project, opts.env);
+}
+
+/** Who runs this, for the history and the lock on each host. */
+function whoAmI(io: Io): string {
+  let user = io.env['USER'] ?? io.env['LOGNAME'];
+  try {
+    user ??= userInfo().username;
+  } catch {
+    user ??= 'unknown';
+  }
+  return `${user}@${hostname()}`;
+}
+
+export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
+  const x = opts as Options & Extra;
+  const e = env as EnvConfig & { timeout?: number };
+  return {
+    debug: opts.debug,
+    check: opts.check,
+    force: opts.force,
+    timeout: x.timeout ?? e.timeout ?? 0,
+    waitLock: x.waitLock ?? 0,
+    by: whoAmI(io),
+    history: x.history ?? 0,
+    ...(x.rev !== undefined ? { rollbackTo: x.rev } : {}),
+  };
+}
+
+/** Everything up to the scripts; pure but for the SSH settings check. Any problem here is exit 2. */
+export async function prepare(action: Action, env: EnvConfig, opts: Options, io: Io): Promise<Prepared> {
+  const plans = planHosts(env, action, { roles: opts.roles, ...(opts.only !== undefined ? { only: opts.only } : {}) }, io.cwd, runFlags(opts, env, io));
+  const scripts = plans.map(buildScript);
   return { env, plans, scripts };
 }
 
@@ -50,34 +86,88 @@ export async function transportFor(plan: HostPlan, io: Io, readFile = cachedRead
   return new SshTransport(settings, { ...defaultSshDeps, readFile });
 }
 
+export interface ExecuteOptions {
+  concurrency?: number;
+  quiet?: boolean;
+  /** Host output: where it goes (default io.stdout). */
+  hostOut?: Stream;
+  batch?: Batch;
+  canary?: boolean;
+}
+
+/** Run prepared scripts on their hosts. Never rejects for a host's failure. */
+export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Promise<{ results: HostResult[]; interrupted: boolean }> {
+  // Resolve every host's SSH settings first: a bad ssh_option is a config error (exit 2).
+  const readFile = cachedReader();
+  const transports = await Promise.all(p.plans.map((plan) => transportFor(plan, io, readFile)));
+  const color = useColor(io.stdout.isTTY, io.env);
+  const width = Math.max(...p.plans.map((plan) => plan.host.name.length));
+  const stopStarting = new AbortController();
+  const abortRunning = new AbortController();
+  const running = new Set<string>();
+  let interrupts = 0;
+  const off = io.onInterrupt?.(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      stopStarting.abort();
+      io.stderr.write(`wd: interrupted: starting no new host; waiting for ${running.size} running (${[...running].join(', ')}). Ctrl-C again to abort them.\n`);
+    } else if (!abortRunning.signal.aborted) {
+      abortRunning.abort();
+      io.stderr.write(`wd: aborting ${running.size} running host(s): their runs are stopped and recorded as interrupted.\n`);
+    }
+  });
+  try {
+    const timeoutSec = p.plans[0]?.run.timeout ?? 0;
+    const results = await runHosts(
+      p.plans.map((plan, i) => ({ name: plan.host.name, script: p.scripts[i]!.text, mark: p.scripts[i]!.mark, transport: transports[i]! })),
+      {
+        concurrency: o.concurrency ?? MAX_CONCURRENCY,
+        stdout: o.hostOut ?? io.stdout,
+        stderr: io.stderr,
+        quiet: o.quiet ?? false,
+        prefix: (h) => `${dim(color, h.padEnd(width) + ' |')} `,
+        now: io.now,
+        waves: waves(p.plans.length, o.batch, o.canary ?? false),
+        stopStarting: stopStarting.signal,
+        abortRunning: abortRunning.signal,
+        onStep: (h, step) => {
+          if (step === 'connecting') running.add(h);
+        },
+        onDone: (h) => running.delete(h),
+        ...(timeoutSec > 0 ? { timeoutSec } : {}),
+      },
+    );
+    return { results, interrupted: interrupts > 0 };
+  } finally {
+    off?.();
+  }
+}
+
+/** The CLI's setup/deploy/rollback/status. */
 export async function runAction(action: Action, opts: Options, io: Io): Promise<{ code: number; results: HostResult[] }> {
-  const { env, plans, scripts } = await prepare(action, opts, io);
+  const env = await loadEnv(opts, io.cwd);
+  const prepared = await prepare(action, env, opts, io);
+  const { plans, scripts } = prepared;
   if (opts.dryRun) {
     plans.forEach((p, i) => {
-      io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]}`);
+      io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`);
     });
     return { code: 0, results: [] };
   }
-  // Resolve every host's SSH settings first: a bad ssh_option is a config error (exit 2).
-  const readFile = cachedReader();
-  const transports = await Promise.all(plans.map((p) => transportFor(p, io, readFile)));
-  const color = useColor(io.stdout.isTTY, io.env);
-  const width = Math.max(...plans.map((p) => p.host.name.length));
-  const hostOut: Stream = opts.json ? io.stderr : io.stdout;
+  const x = opts as Options & Extra;
   const started = io.now();
-  const results = await runHosts(
-    plans.map((p, i) => ({ name: p.host.name, script: scripts[i]!, transport: transports[i]! })),
-    {
-      concurrency: opts.concurrency ?? MAX_CONCURRENCY,
-      stdout: hostOut,
-      stderr: io.stderr,
-      quiet: opts.quiet,
-      prefix: (h) => `${dim(color, h.padEnd(width) + ' |')} `,
-      now: io.now,
-    },
-  );
-  const code = exitCode(results);
+  const color = useColor(io.stdout.isTTY, io.env);
+  const status = action === 'status';
+  const { results, interrupted } = await execute(prepared, io, {
+    ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+    quiet: opts.quiet || status,
+    hostOut: opts.json ? io.stderr : io.stdout,
+    ...(x.batch !== undefined ? { batch: x.batch } : (env as EnvConfig & { batch?: Batch }).batch !== undefined ? { batch: (env as EnvConfig & { batch?: Batch }).batch! } : {}),
+    canary: x.canary ?? false,
+  });
+  const code = interrupted ? 130 : exitCode(results);
   if (opts.json) io.stdout.write(jsonReport(action, env.environment, results, started, io.now()));
+  else if (status) io.stdout.write(statusTable(results, color, io.now()));
   else if (!(opts.quiet && code === 0 && results.every((r) => r.unchanged))) io.stdout.write(summary(results, color));
   return { code, results };
 }

@@ -12,7 +12,7 @@ import { addKnownHost, describeKey, hostId, knownTypes, verdict, type AddResult,
 import { quote } from '../quote.js';
 import type { SshSettings } from './options.js';
 import { ProxyCommand } from './proxy-command.js';
-import type { RunRequest, Transport, TransportResult } from '../transport/types.js';
+import { onAbort, REMOTE_COMMAND, type RunRequest, type Transport, type TransportResult } from '../transport/types.js';
 
 export interface SshDeps {
   readFile(path: string): string | undefined;
@@ -38,10 +38,6 @@ function parseKeyOnce(text: string): ReturnType<typeof utils.parseKey> {
   return k;
 }
 
-/** The remote command: the login shell hands the script to bash as an argument, so stdin stays free. */
-export function remoteCommand(script: string): string {
-  return `exec bash -c ${quote(script)}`;
-}
 
 export class SshTransport implements Transport {
   constructor(private readonly s: SshSettings, private readonly deps: SshDeps = defaultSshDeps) {}
@@ -65,7 +61,7 @@ export class SshTransport implements Transport {
         keyChanged ||= c.keyChanged;
       }
       const connectedAt = Date.now();
-      const result = await exec(client!, remoteCommand(req.script), this.s.forwardAgent && this.s.agent !== undefined && !keyChanged, req);
+      const result = await exec(client!, this.s.forwardAgent && this.s.agent !== undefined && !keyChanged, req);
       return { ...result, connectedAt };
     } catch (e) {
       return { exitCode: null, error: e instanceof HostError ? e.message : `ssh: ${(e as Error).message}` };
@@ -243,19 +239,21 @@ function forward(via: Client, hop: SshSettings): Promise<Readable> {
   });
 }
 
-function exec(c: Client, command: string, agentForward: boolean, req: RunRequest): Promise<TransportResult> {
+function exec(c: Client, agentForward: boolean, req: RunRequest): Promise<TransportResult> {
   return new Promise((resolve) => {
     let done = false;
+    let stopAbort = (): void => {};
     const finish = (r: TransportResult): void => {
       if (done) return;
       done = true;
+      stopAbort();
       resolve(r);
     };
     // A connection that dies mid-script is a result, not an exception.
     c.on('error', (err) => finish({ exitCode: null, error: `connection lost: ${err.message}` }));
     c.on('close', () => finish({ exitCode: null, error: 'connection lost before the script finished' }));
     // ssh2 reads agentForward from the exec options though its typings omit it.
-    c.exec(command, (agentForward ? { agentForward: true } : {}) as import('ssh2').ExecOptions, (err: Error | undefined, stream: ClientChannel) => {
+    c.exec(REMOTE_COMMAND, (agentForward ? { agentForward: true } : {}) as import('ssh2').ExecOptions, (err: Error | undefined, stream: ClientChannel) => {
       if (err) {
         finish({ exitCode: null, error: `the host refused to run the script: ${err.message}` });
         return;
@@ -272,8 +270,12 @@ function exec(c: Client, command: string, agentForward: boolean, req: RunRequest
         if (code === null && signal === undefined) finish({ exitCode: null, error: 'connection lost before the script finished' });
         else finish({ exitCode: code, ...(signal !== undefined ? { signal } : {}) });
       });
-      // EOF on stdin at once: nothing on the host may wait for input.
-      stream.end();
+      // The script on stdin; the channel stays open after it as the control line (abort).
+      stream.write(req.script);
+      stopAbort = onAbort(req.abort, (line) => stream.write(line), () => {
+        finish({ exitCode: null, error: 'the host did not stop within the grace period after the abort; connection closed' });
+        c.end();
+      });
     });
   });
 }

@@ -1,6 +1,6 @@
 // Runs the script with the local bash, for `domain: local` (or none).
 import { spawn } from 'node:child_process';
-import type { RunRequest, Transport, TransportResult } from './types.js';
+import { onAbort, type RunRequest, type Transport, type TransportResult } from './types.js';
 
 // Inside a git hook these point at the hook's repository; the deploy's own git
 // commands must act on deploy_to instead.
@@ -20,17 +20,27 @@ export class LocalTransport implements Transport {
       const started = Date.now();
       let child;
       try {
-        child = spawn('bash', ['-c', req.script], { cwd: this.cwd, env: scrubbedEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+        // Detached: the run outlives wd like a remote one does (its stdin closing changes nothing).
+        child = spawn('bash', ['-s'], { cwd: this.cwd, env: scrubbedEnv(this.env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       } catch (e) {
         resolve({ exitCode: null, error: `cannot start bash: ${(e as Error).message}` });
         return;
       }
+      const stdin = child.stdin;
+      stdin.on('error', () => {
+        // bash gone before reading everything: its exit status says why.
+      });
+      stdin.write(req.script);
+      const done = onAbort(req.abort, (l) => stdin.writable && stdin.write(l), () => child.kill('SIGKILL'));
       child.stdout.on('data', (c: Buffer) => req.onStdout(c));
       child.stderr.on('data', (c: Buffer) => req.onStderr(c));
       child.on('error', (e: NodeJS.ErrnoException) => {
+        done();
         resolve({ exitCode: null, error: e.code === 'ENOENT' ? 'bash not found on this machine; install bash for local deploys' : `cannot run bash: ${e.message}` });
       });
       child.on('close', (code, signal) => {
+        done();
+        stdin.destroy();
         resolve({ exitCode: code, connectedAt: started, ...(signal ? { signal } : {}) });
       });
     });
