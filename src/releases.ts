@@ -338,7 +338,7 @@ wd_release_overlay() {
   wd_step rsync
   command -v rsync >/dev/null 2>&1 || wd_fail 'rsync is not installed on this host; install it (e.g. apt-get install rsync) to use config_repository'
   [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
-  local v= f prev=
+  local v='' f prev=''
   if [ -n "$WD_DEBUG" ]; then v=v; fi
   if [ -n "$1" ]; then prev=$WD_DEPLOY_TO/releases/$1; fi
   rsync -a8$v --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_RELEASE/" >"$WD_RUN/rsync.log"
@@ -349,7 +349,7 @@ wd_release_overlay() {
 }`;
 
 const STATUS = `wd_status() {
-  local state live rev lock ts n kept= p
+  local state live rev lock ts n kept='' p
   local -a ex=()
   wd_step status
   case $WD_DEPLOY_TO in /*) ;; *) WD_DEPLOY_TO=$PWD/$WD_DEPLOY_TO ;; esac

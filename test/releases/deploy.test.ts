@@ -93,7 +93,10 @@ test('setup makes the layout and a first release: repo, releases/, shared/, curr
   assert.is(read(p.dir, 'build.log'), `${first}\n`);
   assert.is(read(p.dir, 'post.log').split('\n')[0], `cwd=${p.app}/current rollback=`);
   assert.match(read(p.dir, 'post.log'), 'wd_changed app.txt: yes');
-  assert.equal(history(p.app).map((h) => [h[3], h[5], h[6], h[7]]), [['setup', '-', p.origin.head('main'), 'ok']]);
+  assert.equal(
+    history(p.app).map((h) => [h[3], h[5], h[6], h[7]]),
+    [['setup', '-', p.origin.head('main'), 'ok']],
+  );
   assert.is(read(p.app, '.wd', 'deployed'), `${p.origin.head('main')}\n`);
   assertLine(r.stdout, `local | New release: releases/${first}`);
   assertLine(r.stdout, `local | current -> releases/${first}`);
@@ -177,7 +180,8 @@ test('shared_paths survive three deploys; paths with spaces and $(...) are links
     {
       'log/.keep': '',
       'config/settings.yml': 'from the repository\n',
-      'deploy/log.sh': '#!/bin/bash\nprintf "%s\\n" "$(head -n 1 app.txt)" >>log/app.log\nprintf "%s\\n" "$(head -n 1 app.txt)" >>"my files/$(printf "%s" "\\$(touch pwned)")/seen"\n',
+      'deploy/log.sh':
+        '#!/bin/bash\nprintf "%s\\n" "$(head -n 1 app.txt)" >>log/app.log\nprintf "%s\\n" "$(head -n 1 app.txt)" >>"my files/$(printf "%s" "\\$(touch pwned)")/seen"\n',
     },
   );
   ok(await p.wd('setup', 'prod'));
@@ -197,7 +201,10 @@ test('shared_paths survive three deploys; paths with spaces and $(...) are links
     assert.is(readlinkSync(join(rel, 'my files', '$(touch pwned)')), join(p.app, 'shared', hostile));
     assert.is(readlinkSync(join(rel, 'config', 'settings.yml')), join(p.app, 'shared', 'config', 'settings.yml'));
   }
-  const pwned = (dir: string): string[] => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.split('/').at(-1) === 'pwned');
+  const pwned = (dir: string): string[] =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.split('/').at(-1) === 'pwned');
   assert.equal([...pwned(p.app), ...pwned(p.dir)], []);
   // The links are not edits: status says clean.
   const st = JSON.parse((await p.wd('status', 'prod', '--json')).stdout) as { hosts: Array<Record<string, unknown>> };
@@ -217,7 +224,11 @@ test('a shared path whose parent in the release is a symlink is refused, and not
   const before = live(p.app);
   const r = await p.wd('deploy', 'prod');
   assert.is(r.code, 1, all(r));
-  assert.match(r.stdout, /local => failed: shared path public\/precious: \S+\/public is a symlink in the release; wd will not replace anything through it\./, all(r));
+  assert.match(
+    r.stdout,
+    /local => failed: shared path public\/precious: \S+\/public is a symlink in the release; wd will not replace anything through it\./,
+    all(r),
+  );
   assert.is(read(outside, 'precious'), 'keep me\n');
   assert.is(live(p.app), before);
 });
@@ -236,7 +247,11 @@ test('pruning keeps exactly keep_releases, and never the live release nor the on
   await deploy();
   await deploy();
   assert.equal(releases(p.app), made.slice(-2));
-  assert.equal(lines(git(join(p.app, 'repo'), 'worktree', 'list', '--porcelain')).filter((l) => l.startsWith('worktree ')).length, 3, 'pruned worktrees are gone from the cache');
+  assert.equal(
+    lines(git(join(p.app, 'repo'), 'worktree', 'list', '--porcelain')).filter((l) => l.startsWith('worktree ')).length,
+    3,
+    'pruned worktrees are gone from the cache',
+  );
   // After a rollback the live release is the older one; the next deploy keeps it (it is the previous one then).
   ok(await p.wd('rollback', 'prod'));
   assert.is(live(p.app), `releases/${made[1]}`);
@@ -292,13 +307,28 @@ test('rollback switches current back one release at a time, without git work, an
   assert.is(live(p.app), `releases/${r2}`);
   failed(await p.wd('rollback', 'prod', '--rev', r2!), `release ${r2} is already live; nothing to roll back`);
   const bad = await p.wd('rollback', 'prod', '--rev', '$(touch${IFS}pwned)');
-  failed(bad, `$(touch\${IFS}pwned) names no kept release: no directory ${p.app}/releases/$(touch\${IFS}pwned), and no release of that revision. Kept: ${r1} ${r2} ${r3} (see: wd status prod)`);
+  failed(
+    bad,
+    `$(touch\${IFS}pwned) names no kept release: no directory ${p.app}/releases/$(touch\${IFS}pwned), and no release of that revision. Kept: ${r1} ${r2} ${r3} (see: wd status prod)`,
+  );
   assert.not.ok(existsSync(join(p.dir, 'pwned')));
   // --to pushed r3 then r2: a plain rollback now goes back to r3.
   ok(await p.wd('rollback', 'prod'), v3);
-  assert.equal(history(p.app).slice(3).map((h) => `${h[3]} ${h[7]}`), [
-    'rollback ok', 'rollback ok', 'rollback failed rollback', 'rollback-to ok', 'rollback-to ok', 'rollback-to failed rollback', 'rollback-to failed rollback', 'rollback ok',
-  ]);
+  assert.equal(
+    history(p.app)
+      .slice(3)
+      .map((h) => `${h[3]} ${h[7]}`),
+    [
+      'rollback ok',
+      'rollback ok',
+      'rollback failed rollback',
+      'rollback-to ok',
+      'rollback-to ok',
+      'rollback-to failed rollback',
+      'rollback-to failed rollback',
+      'rollback ok',
+    ],
+  );
 });
 
 test('an in-place checkout at deploy_to is refused (migrating must be explicit); so is a directory holding other files', async () => {
@@ -309,7 +339,10 @@ test('an in-place checkout at deploy_to is refused (migrating must be explicit);
   p.config({});
   for (const cmd of ['setup', 'deploy', 'rollback']) {
     const r = await p.wd(cmd, 'prod');
-    failed(r, `${p.app} holds a git checkout (strategy: in_place's layout); strategy: releases will not build over it. Set deploy_to to a new directory, or move the checkout away first (see docs/releases.md, Migrating)`);
+    failed(
+      r,
+      `${p.app} holds a git checkout (strategy: in_place's layout); strategy: releases will not build over it. Set deploy_to to a new directory, or move the checkout away first (see docs/releases.md, Migrating)`,
+    );
   }
   assert.is(git(p.app, 'rev-parse', 'HEAD'), head);
   assert.is(git(p.app, 'status', '--porcelain'), '');
@@ -319,7 +352,10 @@ test('an in-place checkout at deploy_to is refused (migrating must be explicit);
   failed(await q.wd('deploy', 'prod'), `no releases layout at ${q.app} (strategy: releases); run 'wd setup prod' first`);
   mkdirSync(q.app);
   writeFileSync(join(q.app, 'index.html'), 'hello\n');
-  failed(await q.wd('setup', 'prod'), `${q.app} holds index.html, which is not part of a releases layout (repo, releases, shared, current, .wd); move it away or set deploy_to to a new directory`);
+  failed(
+    await q.wd('setup', 'prod'),
+    `${q.app} holds index.html, which is not part of a releases layout (repo, releases, shared, current, .wd); move it away or set deploy_to to a new directory`,
+  );
   assert.equal(readdirSync(q.app), ['index.html']);
 });
 
@@ -331,7 +367,14 @@ test('config repository: rsynced into each new release before before_switch_scri
     { 'deploy/check.sh': check },
   );
   const cfgTo = join(p.dir, 'config');
-  p.config({ before_switch_script: 'deploy/check.sh', post_deploy_script: 'deploy/post.sh', post_setup_script: 'deploy/post.sh', config_repository: config.url, deploy_config_to: cfgTo, config_branch: 'main' });
+  p.config({
+    before_switch_script: 'deploy/check.sh',
+    post_deploy_script: 'deploy/post.sh',
+    post_setup_script: 'deploy/post.sh',
+    config_repository: config.url,
+    deploy_config_to: cfgTo,
+    config_branch: 'main',
+  });
   ok(await p.wd('setup', 'prod'));
   assert.is(read(p.app, 'current', 'config', 'db.yml'), 'db: one\n');
   assert.is(read(p.app, 'current', 'app.txt'), 'from config\n');
@@ -340,7 +383,10 @@ test('config repository: rsynced into each new release before before_switch_scri
   writeFileSync(join(p.dir, 'post.log'), '');
   p.origin.commit('main', { 'other.txt': 'x\n' }, 'app only');
   ok(await p.wd('deploy', 'prod'));
-  assert.is(read(p.dir, 'post.log'), `cwd=${p.app}/current rollback=\nrevision=${p.origin.head('main')} previous=${git(p.origin.work, 'rev-parse', 'HEAD~1')}\nchanged=other.txt rsync=\nwd_changed app.txt: no\n`);
+  assert.is(
+    read(p.dir, 'post.log'),
+    `cwd=${p.app}/current rollback=\nrevision=${p.origin.head('main')} previous=${git(p.origin.work, 'rev-parse', 'HEAD~1')}\nchanged=other.txt rsync=\nwd_changed app.txt: no\n`,
+  );
 
   writeFileSync(join(p.dir, 'post.log'), '');
   config.commit('main', { 'prod/config/db.yml': 'db: two\n' }, 'db two');
@@ -348,7 +394,10 @@ test('config repository: rsynced into each new release before before_switch_scri
   assert.match(read(p.dir, 'post.log'), 'changed= rsync=config/db.yml\n');
   assert.is(read(p.app, 'current', 'config', 'db.yml'), 'db: two\n');
   // The releases before keep the configuration they were built with.
-  assert.equal(releases(p.app).map((n) => read(p.app, 'releases', n, 'config', 'db.yml')), ['db: one\n', 'db: one\n', 'db: two\n']);
+  assert.equal(
+    releases(p.app).map((n) => read(p.app, 'releases', n, 'config', 'db.yml')),
+    ['db: one\n', 'db: one\n', 'db: two\n'],
+  );
 });
 
 test('--check compares origin with the live release', async () => {
@@ -380,8 +429,10 @@ test('status shows the live release and the ones kept, as text and as JSON that 
   const doc = JSON.parse((await p.wd('status', 'prod', '--json')).stdout) as { hosts: Array<Record<string, unknown>> };
   assert.ok(validate(doc), JSON.stringify(validate.errors));
   const h = doc.hosts[0]!;
-  assert.equal([h['strategy'], h['release'], h['releases'], h['revision'], h['branch'], h['dirtyFiles'], h['behindOrigin']],
-    ['releases', r1, [r1, r2], git(join(p.app, 'releases', r1!), 'rev-parse', 'HEAD'), 'main', 0, true]);
+  assert.equal(
+    [h['strategy'], h['release'], h['releases'], h['revision'], h['branch'], h['dirtyFiles'], h['behindOrigin']],
+    ['releases', r1, [r1, r2], git(join(p.app, 'releases', r1!), 'rev-parse', 'HEAD'), 'main', 0, true],
+  );
   const none = project();
   const n = JSON.parse((await none.wd('status', 'prod', '--json')).stdout) as { hosts: Array<Record<string, unknown>> };
   assert.equal([n.hosts[0]!['deployed'], n.hosts[0]!['reason']], [false, `no checkout at ${none.app}`]);
@@ -406,7 +457,10 @@ test('shared_paths nested in one another are a config error (exit 2) before any 
   const p = project({ shared_paths: ['public', 'public/uploads'] });
   const r = await p.wd('deploy', 'prod');
   assert.is(r.code, 2, all(r));
-  assert.is(r.stderr, `wd: ${join(p.dir, 'deploy.yml')}, environment 'prod', key 'shared_paths': 'public/uploads' is inside 'public', which is shared already; list only 'public'.\n`);
+  assert.is(
+    r.stderr,
+    `wd: ${join(p.dir, 'deploy.yml')}, environment 'prod', key 'shared_paths': 'public/uploads' is inside 'public', which is shared already; list only 'public'.\n`,
+  );
   assert.not.ok(existsSync(p.app));
 });
 
