@@ -282,14 +282,14 @@ async function serve(proxies, configRoot, n) {
     lines.push('', `RTT ${rtt} ms: proxy on 127.0.0.1:${proxies[rtt].port}; configs for ${n} hosts in ${ctx.dir}`);
     lines.push(`  ssh ${sshArgs(proxies[rtt].port).join(' ')} wdb1@127.0.0.1 true`);
     for (const [id, p] of Object.entries(made)) {
-      for (const what of ['setup', 'deploy']) {
+      for (const what of ['setup', 'deploy', 'rollback']) {
         if (!p[what]) continue;
         const envs = ['PM2_HOME', 'USER'].filter((k) => p[what].env?.[k] && p[what].env[k] !== process.env[k]).map((k) => `${k}=${p[what].env[k]} `).join('');
         lines.push(`  ${id} ${what}: ${p[what].cwd ? `(cd ${p[what].cwd} && ` : ''}${envs}${[p[what].cmd, ...p[what].args].join(' ')}${p[what].cwd ? ')' : ''}`);
       }
     }
   }
-  lines.push('', 'Hosts keep their state; wd and floor use ~/app. Ctrl-C stops sshd and the proxies.');
+  lines.push('', 'Hosts keep their state; wd and floor use ~/app, wd with strategy: releases ~/wdrel. Ctrl-C stops sshd and the proxies.');
   process.stdout.write(lines.join('\n') + '\n');
   await new Promise(() => {});
 }
@@ -361,8 +361,8 @@ const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
 async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) {
   const name = `n${n}-rtt${rtt}`;
   const dir = path.join(configRoot, name);
-  const ctx = { n, rtt, port, dir, benchDir: tb.BENCH_DIR, wdArgs: [] };
-  const scenario = { n, rtt, load: [os.loadavg()[0]], setup: {}, deploy: {} };
+  const ctx = { n, rtt, port, dir, benchDir: tb.BENCH_DIR, wdArgs: [], runs: opts.runs };
+  const scenario = { n, rtt, load: [os.loadavg()[0]], setup: {}, deploy: {}, rollback: {} };
   log(`── scenario N=${n} RTT=${rtt} ms ──`);
   // Fresh hosts: the setups are timed on them, and shipit insists that all
   // hosts have the same releases.
@@ -393,7 +393,7 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
     // tools that go host by host, at least the same for the others.
     // wd and the floor always get the full treatment.
     const prev = perHost[`${c.id}@${rtt}`];
-    const predicted = !prev || ['wd', 'floor'].includes(c.id) ? 0 : c.scalesLinearly ? prev.perHost * n : prev.wall;
+    const predicted = !prev || FULL.includes(c.id) ? 0 : c.scalesLinearly ? prev.perHost * n : prev.wall;
     // The targets compare wd with every peer at N=50, 50 ms: never skipped there.
     const targetScenario = n === 50 && rtt === 50;
     if (predicted > opts.skipAfter && !targetScenario) plan[c.id] = { mode: 'skip', predicted };
@@ -409,14 +409,15 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
     if (p.maxRun) log(`deploy ${id.padEnd(15)} warm-up and one run: would take ≥${p.predicted.toFixed(0)} s a run (> --slow-after ${opts.slowAfter})`);
   }
 
-  // --- setup: floor and wd, each on fresh hosts, interleaved ---
-  const setupIds = active.filter((c) => prepared[c.id].setup && ['wd', 'floor'].includes(c.id)).map((c) => c.id);
+  // --- setup: floor and wd (both strategies), each on fresh hosts, interleaved ---
+  const setupIds = active.filter((c) => prepared[c.id].setup && FULL.includes(c.id)).map((c) => c.id);
   for (let r = 1; r <= opts.runs; r++) {
     for (const id of setupIds) {
-      for (let i = 1; i <= n; i++) fs.rmSync(path.join(tb.homeOf(i), 'app'), { recursive: true, force: true });
+      const dirOf = id === 'wd-releases' ? 'wdrel' : 'app';
+      for (let i = 1; i <= n; i++) fs.rmSync(path.join(tb.homeOf(i), dirOf), { recursive: true, force: true });
       const offset = tb.sshdLogSize();
       const res = await measure(prepared[id].setup, { log: logFile('setup', id, r) });
-      const missing = tb.hostsWithoutCheckout(n);
+      const missing = tb.hostsWithoutCheckout(n, dirOf);
       const e = record(scenario.setup, id, r, res, { missing: missing.slice(0, 5), missingCount: missing.length, ...connsOf(offset) });
       log(`setup  ${id.padEnd(15)} run ${r}  : ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? ` (${missing.length} hosts without checkout)` : ''}`);
     }
@@ -472,7 +473,7 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
       const e = record(bucket, c.id, r, res, { missing: missing.slice(0, 5), missingCount: missing.length, ...connsOf(offset) });
       if (p.mode === 'once' || (p.maxRun && !warm)) { bucket[c.id].single = true; bucket[c.id].predicted = p.predicted; }
       // A slow peer gets one measured run after its warm-up (wd and the floor always get all).
-      if (warm && !p.maxRun && e.wall > opts.slowAfter && !['wd', 'floor'].includes(c.id)) {
+      if (warm && !p.maxRun && e.wall > opts.slowAfter && !FULL.includes(c.id)) {
         p.maxRun = 1;
         (scenario.deploy[c.id] ??= { runs: [], failures: [] }).single = true;
         log(`deploy ${c.id.padEnd(15)} warm-up took > --slow-after ${opts.slowAfter} s: one measured run`);
@@ -482,9 +483,25 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
     }
   }
   for (const [id, p] of Object.entries(plan)) if (p.mode === 'skip') scenario.deploy[id] = { runs: [], failures: [], skipped: true, predicted: p.predicted };
+
+  // --- rollback (strategy: releases): one warm-up and --runs measured, each one step back ---
+  // The deploy rounds left warm-up + --runs releases after the setup's; keep_releases keeps them all.
+  if (prepared['wd-releases']?.rollback) {
+    for (let r = 0; r <= opts.runs; r++) {
+      const offset = tb.sshdLogSize();
+      const res = await measure(prepared['wd-releases'].rollback, { log: logFile('rollback', 'wd-releases', r) });
+      const missing = tb.hostsNotAtCurrent(n, 'wdrel');
+      const bucket = r === 0 ? (scenario.rollbackWarmup ??= {}) : scenario.rollback;
+      const e = record(bucket, 'wd-releases', r, res, { missing: missing.slice(0, 5), missingCount: missing.length, ...connsOf(offset) });
+      log(`rollback ${'wd-releases'.padEnd(13)} ${r === 0 ? 'warm-up' : `run ${r}  `}: ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? `, ${missing.length} hosts not rolled back (${missing.slice(0, 3).join(', ')})` : ''}`);
+    }
+  }
   scenario.load.push(os.loadavg()[0]);
   return scenario;
 }
+
+/** Contenders that always get every run (never predicted, shortened or skipped). */
+const FULL = ['wd', 'wd-releases', 'floor'];
 
 let lastShipit = 0;
 async function ensureNewSecond() {

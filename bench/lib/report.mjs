@@ -79,6 +79,21 @@ function mdTable(header, body, align) {
   return [`| ${header.join(' | ')} |`, `| ${a.join(' | ')} |`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+const ROLLBACK_HEAD = ['N', 'RTT', 'contender', 'wall s median (min–max)', 'runs', 'CPU s', 'peak RSS MB', 'SSH conn/host', '× floor'];
+
+function rollbackRows(results) {
+  const out = [];
+  for (const sc of results.scenarios) {
+    const s = summarize(sc.rollback);
+    const fl = summarize(sc.deploy).floor?.wall?.median;
+    for (const id of Object.keys(s).sort(byOrder)) {
+      const x = s[id];
+      out.push([sc.n, `${sc.rtt} ms`, 'wd rollback, strategy: releases', wallCell(x), x.wall?.n ?? 0, f2(x.cpu?.median), f1(x.rss?.median), conns(x), ratio(fl && x.wall ? x.wall.median / fl : null)]);
+    }
+  }
+  return out;
+}
+
 // --------------------------------------------------------------- targets --
 
 export function evaluateTargets(results) {
@@ -105,6 +120,15 @@ export function evaluateTargets(results) {
     if (wd != null && pm2 != null) add('N=50 RTT=50 ms: wd ≥ 100× faster than pm2 deploy', `${(pm2 / wd).toFixed(1)}× faster`, pm2 / wd >= 100,
       summarize(s50.deploy).pm2?.single ? 'pm2: one run' : '');
   }
+  // 2b. strategy: releases at N=50, RTT=50
+  if (s50) {
+    const wd = med(s50, 'wd'), rel = med(s50, 'wd-releases'), fl = med(s50, 'floor'), shipit = med(s50, 'shipit');
+    const back = med(s50, 'wd-releases', 'rollback');
+    if (wd != null && rel != null) add('N=50 RTT=50 ms: wd releases deploy ≤ 1.3 × wd in place', `${f2(rel)} s vs ${f2(wd)} s = ${(rel / wd).toFixed(2)}×`, rel <= 1.3 * wd);
+    if (back != null && fl != null) add('N=50 RTT=50 ms: wd rollback (releases) ≤ 1.1 × floor', `${f2(back)} s vs ${f2(fl)} s = ${(back / fl).toFixed(2)}× the floor's deploy`, back <= 1.1 * fl);
+    if (rel != null && shipit != null) add('N=50 RTT=50 ms: shipit (releases) ≥ 10× slower than wd releases', `${(shipit / rel).toFixed(1)}× slower`, shipit / rel >= 10,
+      summarize(s50.deploy).shipit?.single ? 'shipit: one run' : '');
+  }
   // 3. flat scaling
   for (const rtt of results.options.rtt) {
     const a = med(sc(1, rtt), 'wd'), b = med(sc(50, rtt), 'wd');
@@ -116,13 +140,13 @@ export function evaluateTargets(results) {
   {
     let checked = 0, bad = [];
     for (const s of results.scenarios) {
-      for (const bucket of ['deploy', 'setup']) {
-        const b = s[bucket]?.wd;
+      for (const [bucket, id] of [['deploy', 'wd'], ['setup', 'wd'], ['deploy', 'wd-releases'], ['setup', 'wd-releases'], ['rollback', 'wd-releases']]) {
+        const b = s[bucket]?.[id];
         if (!b) continue;
         for (const r of [...b.runs, ...b.failures]) {
           checked++;
           if (!(r.connections === s.n && r.perUserMin === 1 && r.perUserMax === 1 && r.usersSeen === s.n)) {
-            bad.push(`${bucket} N=${s.n} RTT=${s.rtt} run ${r.run}: ${r.connections} connections for ${s.n} hosts (per user ${r.perUserMin}–${r.perUserMax})`);
+            bad.push(`${id} ${bucket} N=${s.n} RTT=${s.rtt} run ${r.run}: ${r.connections} connections for ${s.n} hosts (per user ${r.perUserMin}–${r.perUserMax})`);
           }
         }
       }
@@ -164,6 +188,8 @@ export function renderReport(results) {
       setupRows.push([sc.n, `${sc.rtt} ms`, labelOf(id).replace(' deploy', ' setup'), wallCell(s[id]), s[id].wall?.n ?? 0, f2(s[id].cpu?.median), f1(s[id].rss?.median), conns(s[id])]);
     }
   }
+  const backRows = rollbackRows(results);
+  if (backRows.length) table += '\n\nRollback, strategy: releases (one step back; × the floor\'s deploy)\n' + textTable(ROLLBACK_HEAD, backRows);
   if (setupRows.length) table += '\n\nSetup (fresh hosts)\n' + textTable(['N', 'RTT', 'contender', 'wall s median (min–max)', 'runs', 'CPU s', 'peak RSS MB', 'SSH conn/host'], setupRows);
 
   const cs = results.coldStart;
@@ -210,6 +236,10 @@ export function renderReport(results) {
     md.push(mdTable(['N', 'RTT', 'contender', 'wall s, median (min–max)', 'runs', 'CPU s', 'machine CPU s', 'peak RSS MB', 'SSH conn/host', '× wd'],
       all.map((r) => [r.n, `${r.rtt} ms`, r.label, wallCell(r.s), r.runs, f2(r.s.cpu?.median), f2(r.s.machineCpu?.median), f1(r.s.rss?.median), conns(r.s), ratio(r.ratio)]),
       ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']), '');
+  }
+  if (backRows.length) {
+    md.push('#### Rollback, strategy: releases (one step back; × the floor\'s deploy)', '');
+    md.push(mdTable(ROLLBACK_HEAD, backRows, ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:']), '');
   }
   if (setupRows.length) {
     md.push('#### Setup (fresh hosts)', '');

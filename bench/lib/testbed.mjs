@@ -150,7 +150,7 @@ export function ensureUsers(n, log = () => {}) {
 }
 
 /** Remove what contenders left on hosts 1..n (by default: every trace). */
-export function resetHosts(n, dirs = ['app', 'pm2app', 'shipitapp', '.wdbench-post']) {
+export function resetHosts(n, dirs = ['app', 'wdrel', 'pm2app', 'shipitapp', '.wdbench-post']) {
   for (let i = 1; i <= n; i++) {
     const home = homeOf(i);
     for (const d of dirs) fs.rmSync(path.join(home, d), { recursive: true, force: true });
@@ -248,10 +248,29 @@ export function hostsMissing(n, stamp) {
   return bad;
 }
 
+/**
+ * Hosts (1..n) where the post-deploy command did not run in the release
+ * ~/<dir>/current points to (what a rollback must have done).
+ */
+export function hostsNotAtCurrent(n, dir) {
+  const bad = [];
+  for (let i = 1; i <= n; i++) {
+    let got = '', want = 'no current';
+    try {
+      got = fs.readFileSync(path.join(homeOf(i), '.wdbench-post'), 'utf8').trim();
+      want = `post-deploy ${fs.readFileSync(path.join(homeOf(i), dir, 'current', 'stamp.txt'), 'utf8').trim()}`;
+    } catch { /* missing */ }
+    if (got !== want) bad.push(userName(i));
+  }
+  return bad;
+}
+
 /** Hosts (1..n) that have no checkout at ~/<dir>. */
 export function hostsWithoutCheckout(n, dir = 'app') {
   const bad = [];
-  for (let i = 1; i <= n; i++) if (!fs.existsSync(path.join(homeOf(i), dir, '.git'))) bad.push(userName(i));
+  // A releases layout has its checkout in current.
+  const marker = dir === 'wdrel' ? path.join('current', '.git') : '.git';
+  for (let i = 1; i <= n; i++) if (!fs.existsSync(path.join(homeOf(i), dir, marker))) bad.push(userName(i));
   return bad;
 }
 
