@@ -300,8 +300,8 @@ wd_older() {
 wd_find_release() {
   local want=$1 rev n
   WD_TARGET=
-  case $want in -* | */* | . | .. | '') wd_fail "'$want' is not a release name or a revision" ;; esac
-  if [ -d "$WD_DEPLOY_TO/releases/$want" ]; then WD_TARGET=$want; return 0; fi
+  case $want in -* | '') wd_fail "'$want' is not a release name or a revision" ;; esac
+  if [[ $want != */* && $want != . && $want != .. ]] && [ -d "$WD_DEPLOY_TO/releases/$want" ]; then WD_TARGET=$want; return 0; fi
   if rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "$want^{commit}" 2>/dev/null); then
     while IFS= read -r n; do
       if [ "$(wd_release_rev "$n")" = "$rev" ]; then WD_TARGET=$n; fi

@@ -313,6 +313,14 @@ test('rollback switches current back one release at a time, without git work, an
   assert.is(live(p.app), `releases/${r3}`);
   ok(await p.wd('rollback', 'prod', '--rev', v2.slice(0, 9)), v2);
   assert.is(live(p.app), `releases/${r2}`);
+  // A name with a slash is a revision (as the cache knows it), never a path under releases/.
+  ok(await p.wd('rollback', 'prod', '--rev', 'origin/main~2'), v1);
+  assert.is(live(p.app), `releases/${r1}`);
+  failed(
+    await p.wd('rollback', 'prod', '--rev', '../releases'),
+    `../releases names no kept release: no directory ${p.app}/releases/../releases, and no release of that revision. Kept: ${r1} ${r2} ${r3} (see: wd status prod)`,
+  );
+  ok(await p.wd('rollback', 'prod', '--rev', r2!), v2);
   failed(await p.wd('rollback', 'prod', '--rev', r2!), `release ${r2} is already live; nothing to roll back`);
   const bad = await p.wd('rollback', 'prod', '--rev', '$(touch${IFS}pwned)');
   failed(
@@ -320,8 +328,9 @@ test('rollback switches current back one release at a time, without git work, an
     `$(touch\${IFS}pwned) names no kept release: no directory ${p.app}/releases/$(touch\${IFS}pwned), and no release of that revision. Kept: ${r1} ${r2} ${r3} (see: wd status prod)`,
   );
   assert.not.ok(existsSync(join(p.dir, 'pwned')));
-  // --to pushed r3 then r2: a plain rollback now goes back to r3.
-  ok(await p.wd('rollback', 'prod'), v3);
+  // --to pushes: a plain rollback now goes back to the release live before it, r1.
+  ok(await p.wd('rollback', 'prod'), v1);
+  assert.is(live(p.app), `releases/${r1}`);
   assert.equal(
     history(p.app)
       .slice(3)
@@ -331,6 +340,9 @@ test('rollback switches current back one release at a time, without git work, an
       'rollback ok',
       'rollback failed rollback',
       'rollback-to ok',
+      'rollback-to ok',
+      'rollback-to ok',
+      'rollback-to failed rollback',
       'rollback-to ok',
       'rollback-to failed rollback',
       'rollback-to failed rollback',
