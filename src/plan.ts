@@ -1,7 +1,7 @@
 // config + options → host plans: which hosts this run acts on, and how each
 // is reached. Pure: the local working directory is passed in.
 import { isAbsolute, resolve } from 'node:path';
-import type { EnvConfig, HostEntry } from './config.js';
+import type { Batch, EnvConfig, HostEntry } from './config.js';
 import { UsageError } from './errors.js';
 
 export type Action = 'setup' | 'deploy' | 'status' | 'rollback';
@@ -126,9 +126,6 @@ function stripUser(name: string): string {
 function stripPort(name: string): string {
   return name.replace(/:[0-9]+$/, '');
 }
-
-/** --batch N or N% (and the batch key). */
-export type Batch = { size: number } | { percent: number };
 
 /**
  * Wave sizes for `total` hosts, taken in the order of `domain`: the canary

@@ -1,5 +1,5 @@
 // results → the summary block, the status table, JSON, and the exit status.
-import { green, red } from './output.js';
+import { green, red, sanitize } from './output.js';
 import type { HostResult } from './runner.js';
 import { VERSION } from './version.js';
 
@@ -12,9 +12,12 @@ export function summary(results: readonly HostResult[], color: boolean): string 
   for (const r of results) {
     const took = secs(r.endedAt - r.startedAt);
     const rev = r.revision ? ` ${short(r.revision)}` : '';
-    if (r.ok) lines.push(`  ${r.host} => ${green(color, 'succeeded')}${rev}${r.unchanged ? ', no changes' : ''} (${took})`);
-    else if (r.status === 'skipped') lines.push(`  ${r.host} => skipped: ${(r.reason ?? '').replace(/^skipped: /, '')}`);
-    else lines.push(`  ${r.host} => ${red(color, r.status === 'interrupted' ? 'interrupted' : 'failed')}: ${r.reason ?? 'unknown error'} (${took})`);
+    // Host names and reasons (a host's own stderr) are made inert: a CR or an
+    // escape sequence in them must not make a failed host's line read "succeeded".
+    const host = sanitize(r.host);
+    if (r.ok) lines.push(`  ${host} => ${green(color, 'succeeded')}${rev}${r.unchanged ? ', no changes' : ''} (${took})`);
+    else if (r.status === 'skipped') lines.push(`  ${host} => skipped: ${sanitize(r.reason ?? '').replace(/^skipped: /, '')}`);
+    else lines.push(`  ${host} => ${red(color, r.status === 'interrupted' ? 'interrupted' : 'failed')}: ${sanitize(r.reason ?? 'unknown error')} (${took})`);
   }
   const ok = results.filter((r) => r.ok).length;
   const skipped = results.filter((r) => r.status === 'skipped').length;

@@ -4,10 +4,11 @@
 // library API and tests drive the same code.
 import { hostname, homedir, userInfo } from 'node:os';
 import type { Options } from './args.js';
-import { configFromSource, loadConfig, type EnvConfig } from './config.js';
+import { configFromSource, loadConfig, type Batch, type EnvConfig } from './config.js';
 import { cachedReader } from './files.js';
 import { dim, useColor, type Stream } from './output.js';
-import { planHosts, waves, type Action, type Batch, type HostPlan, type RunFlags } from './plan.js';
+import { planHosts, waves, type Action, type HostPlan, type RunFlags } from './plan.js';
+import { Progress } from './progress.js';
 import { exitCode, jsonReport, statusTable, summary } from './report.js';
 import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
 import { buildScript, type BuiltScript } from './script.js';
@@ -16,16 +17,13 @@ import type { Transport } from './transport/types.js';
 
 export interface Io {
   stdout: Stream & { isTTY?: boolean };
-  stderr: Stream;
+  stderr: Stream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
   now(): number;
   /** Ctrl-C / SIGTERM: the handler runs on each one; returns a function that stops listening. */
   onInterrupt?(handler: () => void): () => void;
 }
-
-/** Flags of the operations issue, until args.ts carries them all. */
-type Extra = { timeout?: number; connectTimeout?: number; batch?: Batch; canary?: boolean; waitLock?: number; history?: number; rev?: string };
 
 export interface Prepared {
   env: EnvConfig;
@@ -51,17 +49,15 @@ function whoAmI(io: Io): string {
 }
 
 export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
-  const x = opts as Options & Extra;
-  const e = env as EnvConfig & { timeout?: number };
   return {
     debug: opts.debug,
     check: opts.check,
     force: opts.force,
-    timeout: x.timeout ?? e.timeout ?? 0,
-    waitLock: x.waitLock ?? 0,
+    timeout: opts.timeout ?? env.timeout ?? 0,
+    waitLock: opts.waitLock ?? 0,
     by: whoAmI(io),
-    history: x.history ?? 0,
-    ...(x.rev !== undefined ? { rollbackTo: x.rev } : {}),
+    history: opts.history ?? 0,
+    ...(opts.rev !== undefined ? { rollbackTo: opts.rev } : {}),
   };
 }
 
@@ -93,6 +89,8 @@ export interface ExecuteOptions {
   hostOut?: Stream;
   batch?: Batch;
   canary?: boolean;
+  /** The live status line (terminal) or keep-alive lines (CI); default on. */
+  progress?: boolean;
 }
 
 /** Run prepared scripts on their hosts. Never rejects for a host's failure. */
@@ -102,12 +100,22 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
   const transports = await Promise.all(p.plans.map((plan) => transportFor(plan, io, readFile)));
   const color = useColor(io.stdout.isTTY, io.env);
   const width = Math.max(...p.plans.map((plan) => plan.host.name.length));
+  const progress = new Progress({
+    stream: io.stderr,
+    isTTY: o.progress !== false && io.stderr.isTTY === true && io.env['TERM'] !== 'dumb',
+    quiet: o.quiet === true || o.progress === false,
+    now: io.now,
+    setInterval: (fn, ms) => setInterval(fn, ms),
+    clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+    columns: () => (io.stderr as { columns?: number }).columns,
+  });
   const stopStarting = new AbortController();
   const abortRunning = new AbortController();
   const running = new Set<string>();
   let interrupts = 0;
   const off = io.onInterrupt?.(() => {
     interrupts++;
+    progress.stop();
     if (interrupts === 1) {
       stopStarting.abort();
       io.stderr.write(`wd: interrupted: starting no new host; waiting for ${running.size} running (${[...running].join(', ')}). Ctrl-C again to abort them.\n`);
@@ -116,14 +124,15 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
       io.stderr.write(`wd: aborting ${running.size} running host(s): their runs are stopped and recorded as interrupted.\n`);
     }
   });
+  progress.start(p.plans.map((plan) => plan.host.name));
   try {
     const timeoutSec = p.plans[0]?.run.timeout ?? 0;
     const results = await runHosts(
       p.plans.map((plan, i) => ({ name: plan.host.name, script: p.scripts[i]!.text, mark: p.scripts[i]!.mark, transport: transports[i]! })),
       {
         concurrency: o.concurrency ?? MAX_CONCURRENCY,
-        stdout: o.hostOut ?? io.stdout,
-        stderr: io.stderr,
+        stdout: progress.wrap(o.hostOut ?? io.stdout),
+        stderr: progress.wrap(io.stderr),
         quiet: o.quiet ?? false,
         prefix: (h) => `${dim(color, h.padEnd(width) + ' |')} `,
         now: io.now,
@@ -132,13 +141,18 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
         abortRunning: abortRunning.signal,
         onStep: (h, step) => {
           if (step === 'connecting') running.add(h);
+          progress.step(h, step);
         },
-        onDone: (h) => running.delete(h),
+        onDone: (h, ok) => {
+          running.delete(h);
+          progress.done(h, ok);
+        },
         ...(timeoutSec > 0 ? { timeoutSec } : {}),
       },
     );
     return { results, interrupted: interrupts > 0 };
   } finally {
+    progress.stop();
     off?.();
   }
 }
@@ -155,7 +169,6 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
     });
     return { code: 0, results: [] };
   }
-  const x = opts as Options & Extra;
   const started = io.now();
   const color = useColor(io.stdout.isTTY, io.env);
   const status = action === 'status';
@@ -163,8 +176,9 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     quiet: opts.quiet || status,
     hostOut: opts.json ? io.stderr : io.stdout,
-    ...(x.batch !== undefined ? { batch: x.batch } : (env as EnvConfig & { batch?: Batch }).batch !== undefined ? { batch: (env as EnvConfig & { batch?: Batch }).batch! } : {}),
-    canary: x.canary ?? false,
+    ...((opts.batch ?? env.batch) !== undefined ? { batch: (opts.batch ?? env.batch)! } : {}),
+    canary: opts.canary,
+    progress: !status,
   });
   const code = interrupted ? 130 : exitCode(results);
   if (opts.json) io.stdout.write(jsonReport(action, env.environment, results, started, io.now()));

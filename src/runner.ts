@@ -52,7 +52,7 @@ export interface RunOptions {
   /** Called when a host starts and when its step changes. */
   onStep?(host: string, step: string): void;
   /** Called when a host has its result. */
-  onDone?(host: string): void;
+  onDone?(host: string, ok: boolean): void;
 }
 
 // "All hosts at once" has to stop somewhere: past this, more sockets in
@@ -154,7 +154,6 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
     o.abortRunning?.removeEventListener('abort', onAbortRunning);
   }
   out.close();
-  o.onDone?.(job.name);
   const endedAt = o.now();
   const during = step ? ` during ${stepWords(step)}` : '';
   let status: HostStatus = 'failed';
@@ -178,6 +177,7 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
   if (reason === undefined) status = unchanged ? 'unchanged' : 'succeeded';
   const ok = reason === undefined;
   if (!ok && o.quiet) out.flushHeld();
+  o.onDone?.(job.name, ok);
   return {
     host: job.name,
     ok,
