@@ -6,13 +6,14 @@ import { hostname, homedir, userInfo } from 'node:os';
 import type { Options } from './args.js';
 import { configFromSource, loadConfig, type Batch, type EnvConfig } from './config.js';
 import { cachedReader } from './files.js';
-import { dim, useColor, type Stream } from './output.js';
+import { dim, sanitize, useColor, type Stream } from './output.js';
 import { planHosts, waves, type Action, type HostPlan, type RunFlags } from './plan.js';
 import { Progress } from './progress.js';
 import { exitCode, jsonReport, statusTable, summary } from './report.js';
 import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
 import { buildScript, type BuiltScript } from './script.js';
 import { LocalTransport } from './transport/local.js';
+import { VERSION } from './version.js';
 import type { Transport } from './transport/types.js';
 
 export interface Io {
@@ -38,8 +39,8 @@ export async function loadEnv(opts: Pick<Options, 'path' | 'project' | 'env'>, c
 }
 
 /** Who runs this, for the history and the lock on each host. */
-function whoAmI(io: Io): string {
-  let user = io.env['USER'] ?? io.env['LOGNAME'];
+export function whoAmI(env: NodeJS.ProcessEnv): string {
+  let user = env['USER'] ?? env['LOGNAME'];
   try {
     user ??= userInfo().username;
   } catch {
@@ -55,7 +56,7 @@ export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
     force: opts.force,
     timeout: opts.timeout ?? env.timeout ?? 0,
     waitLock: opts.waitLock ?? 0,
-    by: whoAmI(io),
+    by: whoAmI(io.env),
     history: opts.history ?? 0,
     ...(opts.rev !== undefined ? { rollbackTo: opts.rev } : {}),
   };
@@ -91,6 +92,10 @@ export interface ExecuteOptions {
   canary?: boolean;
   /** The live status line (terminal) or keep-alive lines (CI); default on. */
   progress?: boolean;
+  /** Each output line of each host, unprefixed, instead of writing to io.stdout/io.stderr. */
+  onLine?(host: string, line: string, stream: 'stdout' | 'stderr'): void;
+  /** Aborted: the running hosts are told to stop (as a second Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** Run prepared scripts on their hosts. Never rejects for a host's failure. */
@@ -124,6 +129,9 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
       io.stderr.write(`wd: aborting ${running.size} running host(s): their runs are stopped and recorded as interrupted.\n`);
     }
   });
+  const onSignal = (): void => abortRunning.abort();
+  o.signal?.addEventListener('abort', onSignal, { once: true });
+  if (o.signal?.aborted) abortRunning.abort();
   progress.start(p.plans.map((plan) => plan.host.name));
   try {
     const timeoutSec = p.plans[0]?.run.timeout ?? 0;
@@ -134,7 +142,8 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
         stdout: progress.wrap(o.hostOut ?? io.stdout),
         stderr: progress.wrap(io.stderr),
         quiet: o.quiet ?? false,
-        prefix: (h) => `${dim(color, h.padEnd(width) + ' |')} `,
+        prefix: (h) => (o.onLine ? '' : `${dim(color, sanitize(h).padEnd(width) + ' |')} `),
+        ...(o.onLine ? { hostStreams: (h: string) => lineStreams(h, o.onLine!) } : {}),
         now: io.now,
         waves: waves(p.plans.length, o.batch, o.canary ?? false),
         stopStarting: stopStarting.signal,
@@ -154,7 +163,19 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
   } finally {
     progress.stop();
     off?.();
+    o.signal?.removeEventListener('abort', onSignal);
   }
+}
+
+/** Streams that hand each whole line (the runner writes one line per call, ending in \n) to onLine. */
+function lineStreams(host: string, onLine: NonNullable<ExecuteOptions['onLine']>): { stdout: Stream; stderr: Stream } {
+  const to = (stream: 'stdout' | 'stderr'): Stream => ({
+    write(t: string) {
+      for (const line of t.split('\n').slice(0, -1)) onLine(host, line, stream);
+      return true;
+    },
+  });
+  return { stdout: to('stdout'), stderr: to('stderr') };
 }
 
 /** The CLI's setup/deploy/rollback/status. */
@@ -163,6 +184,11 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
   const { plans, scripts } = prepared;
+  if (opts.dryRun && opts.json) {
+    const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
+    io.stdout.write(JSON.stringify({ version: VERSION, command: action, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');
+    return { code: 0, results: [] };
+  }
   if (opts.dryRun) {
     plans.forEach((p, i) => {
       io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`);

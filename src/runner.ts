@@ -40,6 +40,8 @@ export interface RunOptions {
   quiet: boolean;
   /** Prefix for a host's lines, e.g. "web1 | " padded. */
   prefix(host: string): string;
+  /** Per-host streams instead of stdout/stderr (the library's onLine). */
+  hostStreams?(host: string): { stdout: Stream; stderr: Stream };
   now(): number;
   /** Seconds the host enforces on the script (0: none); the client waits a little longer. */
   timeoutSec?: number;
@@ -112,10 +114,11 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
   const fields: Record<string, string> = {};
   const history: string[] = [];
   o.onStep?.(job.name, 'connecting');
+  const streams = o.hostStreams?.(job.name) ?? { stdout: o.stdout, stderr: o.stderr };
   const out = new HostOutput({
     prefix: o.prefix(job.name),
-    stdout: o.stdout,
-    stderr: o.stderr,
+    stdout: streams.stdout,
+    stderr: streams.stderr,
     hold: o.quiet,
     mark: job.mark,
     onMark: (f) => {

@@ -185,6 +185,7 @@ function DEPLOY_STEPS(plan: HostPlan): string[] {
         (plan.config ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"' : '') +
         '; then',
       '    echo "No changes to deploy."',
+      '    wd_mark revision "$WD_PREVIOUS_REVISION"',
       '    wd_mark unchanged',
       '    : >"$WD_RUN/unchanged"',
       '    exit 0',
@@ -506,6 +507,6 @@ function statusBody(plan: HostPlan): string[] {
   wd_mark status lock "$lock"
   wd_mark 'done'
 }`,
-    'wd_status',
+    'wd_status </dev/null',
   ];
 }

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:cd1872af2b5612ce::
+WD_MARK=::wd:dcfe9de6e2c4df4a::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -212,6 +212,7 @@ wd_body() {
   wd_step check
   if ! wd_stale "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION" && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"; then
     echo "No changes to deploy."
+    wd_mark revision "$WD_PREVIOUS_REVISION"
     wd_mark unchanged
     : >"$WD_RUN/unchanged"
     exit 0
