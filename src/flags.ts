@@ -56,15 +56,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'check', short: 'c', type: 'boolean', commands: ['deploy'], help: 'skip hosts already at the remote branch head ("No changes to deploy.")' },
   { name: 'debug', short: 'd', type: 'boolean', commands: RUN, help: "trace the remote script (set -x) and show git's own output" },
   { name: 'dry-run', short: 'n', type: 'boolean', commands: HOSTS, help: 'print the exact script each host would run; contact nothing' },
-<<<<<<< HEAD
-  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: [...HOSTS, 'hook'], help: 'at most N hosts at once (default: all, up to 256)' },
-  { name: 'timeout', type: 'string', value: 'S', commands: [...HOSTS, 'hook'], help: "seconds the whole script may run on a host (default: the config's timeout, else none)" },
-  { name: 'connect-timeout', type: 'string', value: 'S', commands: [...HOSTS, 'hook'], help: "seconds to connect to a host (default: the config's connect_timeout, else 20)" },
-=======
   { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: RUN, help: 'at most N hosts at once (default: all, up to 256)' },
   { name: 'timeout', type: 'string', value: 'S', commands: RUN, help: "seconds the whole script may run on a host (default: the config's timeout, else none)" },
   { name: 'connect-timeout', type: 'string', value: 'S', commands: RUN, help: "seconds to connect to a host (default: the config's connect_timeout, else 20)" },
->>>>>>> config
   { name: 'batch', type: 'string', value: 'N|N%', commands: ['setup', 'deploy', 'rollback', 'hook'], help: 'deploy in waves of N hosts (or N% of them); no further wave after a failure' },
   { name: 'canary', type: 'boolean', commands: ['deploy', 'rollback', 'hook'], help: 'one host first, the rest only if it succeeds' },
   { name: 'wait-lock', type: 'string', value: 'S', commands: ['setup', 'deploy', 'rollback', 'hook'], help: "wait up to S seconds for another run's lock on a host instead of failing" },
