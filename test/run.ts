@@ -57,6 +57,15 @@ setTimeout(() => {
   process.exit(1);
 }, WATCHDOG_MS).unref();
 
+// An error no test catches (a stray callback throwing, an unhandled rejection) would end the
+// process mid-run without a verdict: it is a failure, and the run stops there with the line.
+process.on('uncaughtException', (e) => {
+  console.log(`\nuncaught error (in ${tally.file || 'loading the test files'}): ${e.stack ?? String(e)}`);
+  tally.failed++;
+  console.log(verdict());
+  process.exit(1);
+});
+
 const filter = process.env['WD_TEST_FILTER'];
 const { suites } = await parse(dir, /\.test\.js$/);
 const picked = suites.filter((s) => !filter || s.name.includes(filter));
