@@ -76,7 +76,7 @@ test('an error no test catches (a throwing timer, an unhandled rejection) ends t
 test('no test ran: no file, or a filter matching none, is a failure', async () => {
   const empty = await runner({});
   assert.is(empty.code, 1, show(empty));
-  assert.match(empty.stdout, '0 passed, 0 failed\nno test ran: that is a failure\n');
+  assert.match(empty.stdout, 'no test ran: that is a failure\n0 passed, 0 failed\n');
   const r = await runner({ 'a.test.js': PASS }, { WD_TEST_FILTER: 'nothing-matches' });
   assert.is(r.code, 1, show(r));
   assert.match(r.stdout, 'no test file under');
@@ -95,6 +95,14 @@ test('WD_TEST_FILTER matches the path below the test directory, not the director
 test('runProcess: a child that exits without reading its input is a result, not a crash (EPIPE)', async () => {
   const r = await runProcess('sh', ['-c', 'exit 3'], { input: 'x'.repeat(4 << 20) });
   assert.equal(r, { code: 3, stdout: '', stderr: '' });
+});
+
+test('a test leaving a server open: the run still ends, naming what was left open', async () => {
+  const r = await runner({
+    'a.test.js': `import { createServer } from 'node:net';\ntest('listens', () => new Promise((r) => createServer().listen(0, '127.0.0.1', r)));`,
+  });
+  assert.is(r.code, 0, show(r));
+  assert.match(r.stdout, '\nnote: still open after the last test (a test did not close it): TCPServerWrap\n1 passed, 0 failed\n');
 });
 
 test('the watchdog ends a wedged run with a verdict naming the file', async () => {
