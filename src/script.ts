@@ -392,7 +392,7 @@ wd_busy() {
 # Detached from the connection: its own process group, stdin empty, output
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
-  local rc=0 started=$SECONDS t why result step prev rev watchdog=
+  local rc=0 started=$SECONDS t why result step prev rev log watchdog=
   TZ=UTC0 printf -v t '%(%Y-%m-%dT%H:%M:%SZ)T' -1
   wd_step lock
   exec 9>>"$WD_STATE/lock"
@@ -428,7 +428,9 @@ wd_job() {
     printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%ss\\n' "$t" "$WD_BY" "$WD_VERSION" "$WD_COMMAND" "$WD_BRANCH" "\${prev:--}" "\${rev:--}" "$result" "$((SECONDS - started))" >>"$WD_STATE/history"
     if [ "$(wc -l <"$WD_STATE/history")" -gt 1000 ]; then tail -n 1000 "$WD_STATE/history" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"; fi
     mkdir -p -- "$WD_STATE/logs"
-    ln -f -- "$WD_RUN/log" "$WD_STATE/logs/\${t//:/}-$WD_COMMAND.log" 2>/dev/null || cp -- "$WD_RUN/log" "$WD_STATE/logs/\${t//:/}-$WD_COMMAND.log"
+    # The run's own suffix: two runs within one second keep two logs.
+    log="$WD_STATE/logs/\${t//:/}-$WD_COMMAND-\${WD_RUN##*.}.log"
+    ln -f -- "$WD_RUN/log" "$log" 2>/dev/null || cp -- "$WD_RUN/log" "$log"
     # Bounded: the newest 20 logs.
     ls -1t -- "$WD_STATE/logs" | tail -n +21 | while IFS= read -r f; do rm -f -- "$WD_STATE/logs/$f"; done
   fi
@@ -481,7 +483,7 @@ function statusBody(plan: HostPlan): string[] {
     `wd_status() {
   local head state lock ts
   wd_step status
-  if [ ! -e "$WD_DEPLOY_TO/.git" ]; then wd_mark status missing "$WD_DEPLOY_TO"; return 0; fi
+  if [ ! -e "$WD_DEPLOY_TO/.git" ]; then wd_mark status missing "$WD_DEPLOY_TO"; wd_mark 'done'; return 0; fi
   cd -- "$WD_DEPLOY_TO"
   state=$(git rev-parse --absolute-git-dir)/wd
   head=$(git rev-parse --verify -q HEAD || true)
@@ -501,7 +503,8 @@ function statusBody(plan: HostPlan): string[] {
   fi
   lock=
   if [ -f "$state/lock" ]; then
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\\t' ' ' <"$state/lock"); fi
+    # Held without a holder line: taken by something other than a wd run, or just now.
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\\t' ' ' <"$state/lock"); lock=\${lock:-held by an unknown process}; fi
   fi
   wd_mark status lock "$lock"
   wd_mark 'done'

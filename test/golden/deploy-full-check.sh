@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:cd1872af2b5612ce::
+WD_MARK=::wd:c0aa8c73bd1b53a2::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -258,7 +258,7 @@ wd_busy() {
 # Detached from the connection: its own process group, stdin empty, output
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
-  local rc=0 started=$SECONDS t why result step prev rev watchdog=
+  local rc=0 started=$SECONDS t why result step prev rev log watchdog=
   TZ=UTC0 printf -v t '%(%Y-%m-%dT%H:%M:%SZ)T' -1
   wd_step lock
   exec 9>>"$WD_STATE/lock"
@@ -294,7 +294,9 @@ wd_job() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%ss\n' "$t" "$WD_BY" "$WD_VERSION" "$WD_COMMAND" "$WD_BRANCH" "${prev:--}" "${rev:--}" "$result" "$((SECONDS - started))" >>"$WD_STATE/history"
     if [ "$(wc -l <"$WD_STATE/history")" -gt 1000 ]; then tail -n 1000 "$WD_STATE/history" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"; fi
     mkdir -p -- "$WD_STATE/logs"
-    ln -f -- "$WD_RUN/log" "$WD_STATE/logs/${t//:/}-$WD_COMMAND.log" 2>/dev/null || cp -- "$WD_RUN/log" "$WD_STATE/logs/${t//:/}-$WD_COMMAND.log"
+    # The run's own suffix: two runs within one second keep two logs.
+    log="$WD_STATE/logs/${t//:/}-$WD_COMMAND-${WD_RUN##*.}.log"
+    ln -f -- "$WD_RUN/log" "$log" 2>/dev/null || cp -- "$WD_RUN/log" "$log"
     # Bounded: the newest 20 logs.
     ls -1t -- "$WD_STATE/logs" | tail -n +21 | while IFS= read -r f; do rm -f -- "$WD_STATE/logs/$f"; done
   fi
