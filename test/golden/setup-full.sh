@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:d2780f6f97439026::
+WD_MARK=::wd:1d8fc91382a4f10e::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -249,6 +249,16 @@ wd_busy() {
   wd_mark result busy "${holder:-unknown holder}"
   exit 75
 }
+# After a timeout or an abort the body's leader is gone, but what it started
+# may not be (a post script deaf to TERM): up to 5 s, then KILL the group.
+wd_reap() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    kill -0 -- "-$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
 # Detached from the connection: its own process group, stdin empty, output
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
@@ -272,6 +282,7 @@ wd_job() {
   set +m
   printf '%s' "$WD_BODY" >"$WD_RUN/body.pid"
   wait "$WD_BODY" || rc=$?
+  if [ -f "$WD_RUN/why" ]; then wd_reap "$WD_BODY"; fi
   if [ -n "$watchdog" ]; then kill -- "-$watchdog" 2>/dev/null || true; fi
   why='' step='' prev='' rev=''
   if [ -f "$WD_RUN/why" ]; then why=$(<"$WD_RUN/why"); fi

@@ -24,7 +24,7 @@ export interface Local {
   app: string;
   /** <deploy_to>/.git/wd */
   state: string;
-  /** Write deploy.yml (environment `prod`, domain local) with these extra keys; returns its path. */
+  /** Write deploy.yml (environment `prod`, domain local) with these extra keys (undefined: leave the key out); returns its path. */
   config(extra?: Record<string, unknown>, file?: string): string;
   wd(args: string[], opts?: RunOpts): Promise<WdRun>;
   start(args: string[], opts?: RunOpts): Bg;
@@ -37,7 +37,8 @@ export function localProject(files: Record<string, string> = {}, extra: Record<s
   const app = join(dir, 'app');
   const config = (more: Record<string, unknown> = {}, file = 'deploy.yml'): string => {
     const path = join(dir, file);
-    writeFileSync(path, yaml.dump({ prod: { deploy_to: app, repository: origin.url, branch: 'main', ...extra, ...more } }));
+    const prod = Object.fromEntries(Object.entries({ deploy_to: app, repository: origin.url, branch: 'main', ...extra, ...more }).filter(([, v]) => v !== undefined));
+    writeFileSync(path, yaml.dump({ prod }));
     return path;
   };
   config();
@@ -83,6 +84,8 @@ export function startWd(args: string[], opts: RunOpts = {}): Bg {
       resolve({ code, stdout: out, stderr: err });
     });
   });
+  // A test that fails before awaiting it must not turn into an unhandled rejection.
+  done.catch(() => {});
   return { child, pid: child.pid, done, stdout: () => out, stderr: () => err };
 }
 
@@ -146,12 +149,17 @@ export function logs(state: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort().map((f) => join(dir, f)) : [];
 }
 
-/** A post script that says it started, then waits for `<deploy_to>.go` (made by the test). */
+/** A post script that says it started, then waits for `<deploy_to>.go` (made by the test), a minute at most. */
 export const WAIT_FOR_GO = `#!/bin/bash
 echo "post: started"
 : >"$WD_DEPLOY_TO.started"
-while [ ! -e "$WD_DEPLOY_TO.go" ]; do sleep 0.05; done
-echo "post: finished"
+# Bounded, so a test that fails before saying go leaves nothing behind for long.
+for ((i = 0; i < 1200; i++)); do
+  if [ -e "$WD_DEPLOY_TO.go" ]; then echo "post: finished"; exit 0; fi
+  sleep 0.05
+done
+echo "post: never told to go" >&2
+exit 9
 `;
 
 export const headOf = (dir: string): string => git(dir, 'rev-parse', 'HEAD');
