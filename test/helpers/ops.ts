@@ -129,14 +129,15 @@ export function killMatching(pattern: string): void {
 
 /** Hold the flock on `file` from a separate process until release(). */
 export async function holdLock(file: string): Promise<{ release(): Promise<void> }> {
-  const child = spawn('flock', ['-n', file, 'sleep', '600'], { stdio: 'ignore' });
-  const unreap = reapOnExit(child.pid!);
+  // Its own process group: flock forks sleep, which inherits the lock; both must go.
+  const child = spawn('flock', ['-n', file, 'sleep', '600'], { stdio: 'ignore', detached: true });
+  const unreap = reapOnExit(child.pid!, true);
   const closed = new Promise<void>((r) => child.once('close', () => r()));
   await waitFor(() => lockHeld(file) || child.exitCode !== null, `flock on ${file}`);
   if (child.exitCode !== null) throw new Error(`could not take the lock on ${file}`);
   return {
     async release() {
-      child.kill('SIGKILL');
+      process.kill(-child.pid!, 'SIGKILL');
       await closed;
       unreap();
     },
