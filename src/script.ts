@@ -312,9 +312,11 @@ wd_changes() {
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
   : >"$WD_RSYNC_CHANGED_FILES"
-  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
-    git -c core.quotePath=false ls-files >"$WD_CHANGED_FILES"
+  # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
+  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+    git ls-files -z >"$WD_RUN/changed"
   fi
+  tr '\\0' '\\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
 }`;
 
 const OVERLAY = `# The config repository's <target>/ over the checkout. --checksum: a same-size

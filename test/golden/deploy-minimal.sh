@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:e1b892b9ae49e0dd::
+WD_MARK=::wd:c2c750a07a7988d8::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -153,9 +153,11 @@ wd_changes() {
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
   : >"$WD_RSYNC_CHANGED_FILES"
-  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
-    git -c core.quotePath=false ls-files >"$WD_CHANGED_FILES"
+  # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
+  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+    git ls-files -z >"$WD_RUN/changed"
   fi
+  tr '\0' '\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
 }
 # The post script, then the Rakefile's task, as whiskey_disk did. Their stdin
 # is empty and the lock's descriptor is not theirs to keep.

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:1d8fc91382a4f10e::
+WD_MARK=::wd:051e2cfe89cc51e7::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -157,9 +157,11 @@ wd_changes() {
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
   : >"$WD_RSYNC_CHANGED_FILES"
-  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
-    git -c core.quotePath=false ls-files >"$WD_CHANGED_FILES"
+  # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
+  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+    git ls-files -z >"$WD_RUN/changed"
   fi
+  tr '\0' '\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
 }
 # The config repository's <target>/ over the checkout. --checksum: a same-size
 # edit made within the same second as the last copy would pass size+mtime.
