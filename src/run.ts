@@ -105,6 +105,23 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
 }
 
+// --debug traces post scripts (bash -x), and a trace shows the values of
+// rake_env as the script uses them: mask those in host output. Values shorter
+// than 4 characters are not masked ("1", "yes"): they are no secret, and
+// masking them would garble every line. bash's trace writes a value with a
+// single quote as '\'' inside quotes, so that form is masked too.
+const MASK = '***';
+function masker(plans: readonly HostPlan[]): ((s: string) => string) | undefined {
+  if (!plans.some((p) => p.run.debug)) return undefined;
+  const values = new Set<string>();
+  for (const v of plans.flatMap((p) => Object.values(p.env))) {
+    if (v.length >= 4) values.add(v).add(v.split("'").join("'\\''"));
+  }
+  // Longest first, so a value containing another is masked whole.
+  const list = [...values].sort((a, b) => b.length - a.length);
+  return list.length === 0 ? undefined : (s) => list.reduce((t, v) => (t.includes(v) ? t.split(v).join(MASK) : t), s);
+}
+
 /** Run prepared scripts on their hosts. Never rejects for a host's failure. */
 export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Promise<{ results: HostResult[]; interrupted: boolean }> {
   // Resolve every host's SSH settings first: a bad ssh_option is a config error (exit 2).
@@ -121,6 +138,8 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
     clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
     columns: () => (io.stderr as { columns?: number }).columns,
   });
+  const mask = masker(p.plans);
+  const masked = (s: Stream): Stream => (mask ? { write: (t: string) => s.write(mask(t)) } : s);
   const stopStarting = new AbortController();
   const abortRunning = new AbortController();
   const running = new Set<string>();
@@ -146,8 +165,8 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
       p.plans.map((plan, i) => ({ name: plan.host.name, script: p.scripts[i]!.text, mark: p.scripts[i]!.mark, transport: transports[i]! })),
       {
         concurrency: o.concurrency ?? MAX_CONCURRENCY,
-        stdout: progress.wrap(o.hostOut ?? io.stdout),
-        stderr: progress.wrap(io.stderr),
+        stdout: progress.wrap(masked(o.hostOut ?? io.stdout)),
+        stderr: progress.wrap(masked(io.stderr)),
         quiet: o.quiet ?? false,
         prefix: (h) => (o.onLine ? '' : `${dim(color, sanitize(h).padEnd(width) + ' |')} `),
         ...(o.onLine ? { hostStreams: (h: string) => lineStreams(h, o.onLine!) } : {}),
