@@ -57,6 +57,7 @@ export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
     timeout: opts.timeout ?? env.timeout ?? 0,
     waitLock: opts.waitLock ?? 0,
     by: whoAmI(io.env),
+    ...((opts.connectTimeout ?? env.connectTimeout) !== undefined ? { connectTimeout: (opts.connectTimeout ?? env.connectTimeout)! } : {}),
     history: opts.history ?? 0,
     ...(opts.rev !== undefined ? { rollbackTo: opts.rev } : {}),
   };
@@ -69,17 +70,23 @@ export async function prepare(action: Action, env: EnvConfig, opts: Options, io:
   return { env, plans, scripts };
 }
 
-// ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
-export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
-  if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
+/** How to reach a host over SSH (~/.ssh/config included); a problem is a ConfigError, found by --dry-run too. */
+async function sshSettings(plan: HostPlan, io: Io, readFile: (path: string) => string | undefined) {
+  const { resolveSsh } = await import('./ssh/options.js');
   const home = io.env['HOME'] ?? homedir();
-  const settings = resolveSsh(plan.host.name, plan.host.ssh, {
+  return resolveSsh(plan.host.name, plan.host.ssh, {
     home,
     localUser: io.env['USER'] ?? userInfo().username,
     ...(io.env['SSH_AUTH_SOCK'] ? { agentSocket: io.env['SSH_AUTH_SOCK'] } : {}),
+    ...(plan.run.connectTimeout !== undefined ? { connectTimeoutSec: plan.run.connectTimeout } : {}),
     readFile,
   });
+}
+
+// ssh2 costs ~100 ms to load: only pay that when a host needs SSH and something will run.
+export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
+  if (plan.host.local) return new LocalTransport(io.env, io.cwd);
+  const [settings, { SshTransport, defaultSshDeps }] = await Promise.all([sshSettings(plan, io, readFile), import('./ssh/transport.js')]);
   return new SshTransport(settings, { ...defaultSshDeps, readFile });
 }
 
@@ -184,6 +191,16 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
   const { plans, scripts } = prepared;
+  if (plans.length === 0 && !opts.json) {
+    io.stdout.write(`No deployments to report.\n`);
+    if (opts.only !== undefined) io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
+    return { code: 0, results: [] };
+  }
+  if (opts.dryRun) {
+    // What a real run would reject, a dry run rejects too.
+    const readFile = cachedReader();
+    await Promise.all(plans.filter((p) => !p.host.local).map((p) => sshSettings(p, io, readFile)));
+  }
   if (opts.dryRun && opts.json) {
     const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
     io.stdout.write(JSON.stringify({ version: VERSION, command: action, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');

@@ -326,6 +326,7 @@ wd_overlay() {
   [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
   local v=
   if [ -n "$WD_DEBUG" ]; then v=v; fi
+  echo "Rsyncing configuration..."
   rsync -a8$v --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_RUN/rsync.log"
   grep -v '/$' "$WD_RUN/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
 }`;
@@ -338,6 +339,7 @@ wd_post() {
   [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
   local x=
   if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  echo "Running post script..."
   wd_with_env bash $x "$WD_POST" </dev/null 9>&-
 }
 wd_rake() {

@@ -46,7 +46,7 @@ export function runProcess(file: string, args: string[], opts: RunOpts = {}, wha
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    // A child that exits without reading its stdin must not crash the test run with EPIPE.
+    // A child that exits without reading its stdin closes the pipe first: EPIPE here is not a failure.
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });

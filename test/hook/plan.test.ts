@@ -102,7 +102,7 @@ test('installStep: write, chain a foreign hook, leave the same hook, refuse othe
 });
 
 test("deployOptions: the hook's options for one environment's deploy; nothing hook-only carries over", () => {
-  const hookOpts = parseArgs(['hook', 'post-receive', '-p', 'deploy.yml', '-q', '-j', '3', '--to', 'shop:x', 'extra']);
+  const hookOpts = parseArgs(['hook', 'post-receive', '-p', 'deploy.yml', '-q', '-j', '3', 'extra']);
   const plain = deployOptions(hookOpts, target('production', 'main'));
   assert.is(plain.command, 'deploy');
   assert.is(plain.env, 'production');
