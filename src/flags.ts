@@ -49,7 +49,7 @@ const ALL = COMMANDS;
 const RUN: readonly Command[] = [...HOSTS, 'hook'];
 
 export const FLAGS: readonly FlagSpec[] = [
-  { name: 'to', short: 't', type: 'string', value: 'ENV|PROJECT:ENV', commands: [...HOSTS, 'hook'], help: 'the environment, whiskey_disk style (rollback: the revision, when <env> is given)' },
+  { name: 'to', short: 't', type: 'string', value: 'ENV|PROJECT:ENV', commands: HOSTS, help: 'the environment, whiskey_disk style (rollback: the revision, when <env> is given)' },
   { name: 'path', short: 'p', type: 'string', value: 'FILE|DIR|URL', commands: [...HOSTS, 'hook', 'completion'], help: 'config file, directory to search, or http(s) URL' },
   { name: 'only', short: 'o', type: 'string', value: 'HOST', commands: HOSTS, help: 'act on this one host (as written in domain, or without user@)' },
   { name: 'roles', short: 'r', type: 'string', value: 'a,b', commands: HOSTS, help: 'act on hosts having any of these roles' },
