@@ -18,7 +18,7 @@ export interface CommandSpec {
 }
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
-  { name: 'setup', args: '<env>', summary: 'clone the repository on every host, check out the branch, run post_setup_script' },
+  { name: 'setup', args: '<env>', summary: 'make deploy_to a checkout of the repository on every host (or refresh it), run post_setup_script' },
   { name: 'deploy', args: '<env>', summary: 'fetch, check out, reset --hard origin/<branch>, run post_deploy_script' },
   { name: 'status', args: '<env>', summary: 'per host: revision, branch, last deploy and its result, lock holder' },
   { name: 'rollback', args: '<env>', summary: 'every host back one successful deploy (or to --rev REV)' },

@@ -182,7 +182,7 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
           running.delete(h);
           progress.done(h, ok);
         },
-        ...(timeoutSec > 0 ? { timeoutSec } : {}),
+        ...(timeoutSec > 0 ? { timeoutSec, waitLockSec: p.plans[0]?.run.waitLock ?? 0 } : {}),
       },
     );
     return { results, interrupted: interrupts > 0 };

@@ -55,7 +55,8 @@ const baseline = process.getActiveResourcesInfo();
 
 // uvu has no timeouts; a wedged test must still end the run with a verdict.
 // The full suite takes 2 to 3 minutes alone, near 6 on a busy 2-core machine.
-const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 10 * 60 * 1000);
+// 25 minutes: the suite takes 3-5 alone, but 10+ on a 2-core machine shared with other runs; a wedged test still ends the run.
+const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 25 * 60 * 1000);
 const watchdog = setTimeout(() => {
   console.log(`\ntest run exceeded ${WATCHDOG_MS / 60000} minutes (in ${tally.file || 'no file yet'}): stopping`);
   tally.failed++;

@@ -56,6 +56,7 @@ test('statuses and reasons from markers and exit codes; a throwing transport is 
       job('f', new Scripted(`${MARK} step lock\n${MARK} result busy alice@laptop deploy since 2026\n`, { exitCode: 75 })),
       job('g', new Scripted(`${MARK} step post_deploy_script\n${MARK} result timeout\n`, { exitCode: 143 }), ),
       job('h', new Scripted(`${MARK} revision ccc\n${MARK} unchanged\n`, { exitCode: 0 })),
+      job('i', new Scripted(`${MARK} step post_deploy_script\n${MARK} reason post_deploy_script not found: /app/x.sh\n`, { exitCode: 1 })),
     ],
     { ...o, timeoutSec: 5 },
   );
@@ -68,6 +69,7 @@ test('statuses and reasons from markers and exit codes; a throwing transport is 
     ['f', 'failed', 'locked by another run (alice@laptop deploy since 2026); try again later, or queue with --wait-lock SECONDS'],
     ['g', 'timeout', 'timed out after 5s during post_deploy_script'],
     ['h', 'unchanged', ''],
+    ['i', 'failed', 'post_deploy_script not found: /app/x.sh'],
   ]);
   assert.equal([results[0]!.previous, results[0]!.revision, results[7]!.revision], ['aaa', 'bbb', 'ccc']);
   assert.ok(o.out.includes('a | hello\n'));
