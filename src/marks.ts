@@ -11,7 +11,7 @@ export const TOKEN_PLACEHOLDER = '@WD_TOKEN@';
 
 export const STEPS = [
   'prepare', 'lock', 'check', 'fetch', 'changes', 'config', 'rsync', 'rake',
-  'before_switch_script', 'switch', 'post_setup_script', 'post_deploy_script', 'rollback', 'status',
+  'release', 'shared', 'before_switch_script', 'switch', 'prune', 'post_setup_script', 'post_deploy_script', 'rollback', 'status',
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -25,8 +25,11 @@ export const STEP_WORDS: Record<Step, string> = {
   config: 'config repository update',
   rsync: 'config rsync',
   rake: 'rake hook',
+  release: 'making the release',
+  shared: 'linking shared paths',
   before_switch_script: 'before_switch_script',
   switch: 'switching current',
+  prune: 'pruning old releases',
   post_setup_script: 'post_setup_script',
   post_deploy_script: 'post_deploy_script',
   rollback: 'rollback',

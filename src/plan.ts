@@ -1,8 +1,8 @@
 // config + options → host plans: which hosts this run acts on, and how each
 // is reached. Pure: the local working directory is passed in.
 import { isAbsolute, resolve } from 'node:path';
-import type { Batch, EnvConfig, HostEntry } from './config.js';
-import { UsageError } from './errors.js';
+import type { Batch, EnvConfig, HostEntry, Strategy } from './config.js';
+import { ConfigError, UsageError } from './errors.js';
 
 export type Action = 'setup' | 'deploy' | 'status' | 'rollback';
 
@@ -51,6 +51,14 @@ export interface HostPlan {
   rakeTask: 'deploy:post_setup' | 'deploy:post_deploy';
   config?: ConfigCheckout;
   run: RunFlags;
+  /** in_place: deploy_to is the checkout; releases: deploy_to holds repo/, releases/, shared/ and current (docs/releases.md). */
+  strategy: Strategy;
+  /** releases: how many releases pruning keeps (the live one and the previous one are always kept). */
+  keepReleases: number;
+  /** releases: paths inside each release linked to the same path under shared/. */
+  sharedPaths: string[];
+  /** releases: run in the new release before current switches to it, as configured (relative: to the release). */
+  beforeSwitchScript?: string;
 }
 
 export interface PlanFlags {
@@ -78,6 +86,7 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
       throw new UsageError(`--roles ${want.join(',')} matches no host of environment '${env.environment}' in ${env.source}. Roles there: ${known.join(', ') || '(none)'}.`);
     }
   }
+  if (env.strategy === 'releases') checkSharedPaths(env);
   const setup = action === 'setup';
   const postScript = setup ? env.postSetupScript : env.postDeployScript;
   return hosts.map((host) => {
@@ -93,6 +102,10 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
       rakeTask: setup ? 'deploy:post_setup' : 'deploy:post_deploy',
       run,
       ...(postScript !== undefined ? { postScript } : {}),
+      strategy: env.strategy,
+      keepReleases: env.keepReleases,
+      sharedPaths: env.sharedPaths,
+      ...(env.beforeSwitchScript !== undefined ? { beforeSwitchScript: env.beforeSwitchScript } : {}),
     };
     if (env.configRepo) {
       plan.config = {
@@ -104,6 +117,17 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
     }
     return plan;
   });
+}
+
+// One shared path inside another would be linked through the other's link,
+// and replacing it would delete inside shared/.
+function checkSharedPaths(env: EnvConfig): void {
+  for (const inner of env.sharedPaths) {
+    const outer = env.sharedPaths.find((p) => inner.startsWith(`${p}/`));
+    if (outer !== undefined) {
+      throw new ConfigError(`${env.source}, environment '${env.environment}', key 'shared_paths': '${inner}' is inside '${outer}', which is shared already; list only '${outer}'.`);
+    }
+  }
 }
 
 // A relative path means "under the login directory" on a remote host (the

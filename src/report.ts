@@ -75,6 +75,8 @@ export function hostStatus(r: HostResult): Record<string, unknown> {
     originRevision: origin && origin !== 'unreachable' ? origin : null,
     behindOrigin: origin === 'unreachable' || origin === '' ? null : origin !== f['revision'],
     lock: f['lock'] ? f['lock'] : null,
+    // strategy: releases: the release current points to, and the ones kept (oldest first).
+    ...(f['strategy'] === 'releases' ? { strategy: 'releases', release: f['release'] || null, releases: f['releases'] ? f['releases'].split('/') : [] } : {}),
     ...(r.history ? { history: r.history.map((l) => parseHistory(l) ?? { raw: l }) } : {}),
   };
 }
@@ -109,6 +111,10 @@ export function statusTable(results: readonly HostResult[], color: boolean, _now
       behind === null ? 'unknown' : behind ? `behind (${short(s['originRevision'] as string)})` : 'up to date',
       String(s['lock'] ?? '-'),
     ]);
+    if (s['strategy'] === 'releases') {
+      const kept = (s['releases'] as string[]).map((n) => (n === s['release'] ? `${n} (live)` : n));
+      extra.push(`  ${r.host}: ${s['release'] ? `current -> releases/${String(s['release'])}` : 'no live release'}; kept: ${kept.join(', ') || 'none'}`);
+    }
     for (const h of r.history ?? []) extra.push(`  ${r.host}: ${h.replace(/\t/g, '  ')}`);
   }
   // Widths from the text without colour codes.

@@ -17,6 +17,7 @@
 import type { HostPlan } from './plan.js';
 import { TOKEN_PLACEHOLDER, withToken } from './marks.js';
 import { quote, quotePath } from './quote.js';
+import { releaseBody, releaseVars } from './releases.js';
 import { VERSION } from './version.js';
 
 export interface BuiltScript {
@@ -26,14 +27,17 @@ export interface BuiltScript {
 }
 
 export function buildScript(plan: HostPlan): BuiltScript {
+  // strategy: releases has its own steps (src/releases.ts) around the same job.
+  const releases = plan.strategy === 'releases';
   const parts = [
     [`# wd ${VERSION}: ${plan.action} script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.`, '{'],
     [PREAMBLE],
     vars(plan),
+    releases ? releaseVars(plan) : [],
     [HELPERS],
     plan.action === 'status' ? [] : [POST_HELPERS],
     plan.run.debug ? ['set -x'] : [],
-    plan.action === 'status' ? statusBody(plan) : [...body(plan), JOB, 'wd_main'],
+    releases ? releaseBody(plan) : plan.action === 'status' ? statusBody(plan) : [...body(plan), PREPARE, JOB, 'wd_main'],
     ['exit', '}'],
   ];
   const { script, mark } = withToken(parts.flat().join('\n') + '\n');
@@ -44,8 +48,8 @@ const PREAMBLE = `set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="\${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"`;
 
-/** A path as the script should use it: relative post scripts live under deploy_to. */
-const scriptPath = (p: string): string => (p.startsWith('/') || p.startsWith('~') ? quotePath(p) : `"$WD_DEPLOY_TO"/${quote(p)}`);
+/** A path as the script should use it: relative post scripts live under deploy_to (releases: in current). */
+const scriptPath = (p: string, base = ''): string => (p.startsWith('/') || p.startsWith('~') ? quotePath(p) : `"$WD_DEPLOY_TO"/${base}${quote(p)}`);
 
 function vars(plan: HostPlan): string[] {
   const r = plan.run;
@@ -67,7 +71,7 @@ function vars(plan: HostPlan): string[] {
     `WD_FORCE=${r.force ? 1 : "''"}`,
     `WD_TIMEOUT=${r.timeout}`,
     `WD_WAIT_LOCK=${r.waitLock}`,
-    `WD_POST=${plan.postScript !== undefined ? scriptPath(plan.postScript) : "''"}`,
+    `WD_POST=${plan.postScript !== undefined ? scriptPath(plan.postScript, plan.strategy === 'releases' ? 'current/' : '') : "''"}`,
   );
   if (plan.action === 'rollback') L.push(`WD_ROLLBACK_TO=${quote(r.rollbackTo ?? '')}`);
   if (plan.config) {
@@ -216,7 +220,7 @@ const ROLLBACK_STEPS = [
 ];
 
 /** The checkout steps, shared by the app and the config repository. */
-const SYNC = `WD_Q=-q
+export const SYNC = `WD_Q=-q
 if [ -n "$WD_DEBUG" ]; then WD_Q=; fi
 # Make DIR a git directory to fetch into: empty or absent is fine, anything else is refused.
 wd_init_checkout() {
@@ -333,7 +337,7 @@ wd_overlay() {
   grep -v '/$' "$WD_RUN/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
 }`;
 
-const HOOKS = `# The post script, then the Rakefile's task, as whiskey_disk did. Their stdin
+export const HOOKS = `# The post script, then the Rakefile's task, as whiskey_disk did. Their stdin
 # is empty and the lock's descriptor is not theirs to keep.
 wd_post() {
   cd -- "$WD_DEPLOY_TO"
@@ -367,8 +371,8 @@ wd_rake() {
   fi
 }`;
 
-/** Fixed: lock, detach, watchdog, history, log. */
-const JOB = `wd_prepare() {
+/** In place: deploy_to is the checkout, the state directory is in its .git, and rollback's target comes from the history. */
+const PREPARE = `wd_prepare() {
   wd_step prepare
   # shellcheck disable=SC2034 # read by setup's steps
   WD_FRESH=''
@@ -386,8 +390,10 @@ const JOB = `wd_prepare() {
 wd_rollback_target() {
   [ -f "$WD_STATE/history" ] || return 0
   awk -F '\\t' 'NF >= 9 && $8 == "ok" { if ($4 == "rollback") { if (n > 0) n-- } else if (n == 0 || s[n] != $7) s[++n] = $7 } END { if (n >= 2) print s[n-1] }' "$WD_STATE/history"
-}
-wd_busy() {
+}`;
+
+/** Fixed: lock, detach, watchdog, history, log. */
+export const JOB = `wd_busy() {
   local holder=
   if [ -f "$WD_STATE/lock" ]; then holder=$(tr '\\t' ' ' <"$WD_STATE/lock"); fi
   printf 'wd: %s is locked by another run: %s\\n' "$WD_DEPLOY_TO" "\${holder:-unknown holder}" >&2

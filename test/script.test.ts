@@ -89,6 +89,8 @@ test('deploy, config repository, roles, post script, hostile values, --check', (
 
 test('rollback, minimal config', () => golden('rollback-minimal.sh', script(MINIMAL, 'rollback')));
 test('status, config repository', () => golden('status-full.sh', script(FULL, 'status')));
+test('releases: deploy, config repository, shared paths, before_switch_script, hostile values, --check', () => golden('deploy-releases-full.sh', script(`${FULL}  strategy: releases\n  keep_releases: 3\n  shared_paths: [log, "my files/$(touch pwned)"]\n  before_switch_script: script/build it.sh\n`, 'deploy', { check: true })));
+test('releases: setup, rollback and status, minimal config', () => { for (const a of ['setup', 'rollback', 'status'] as const) golden(`${a}-releases-minimal.sh`, script(`${MINIMAL}  strategy: releases\n`, a)); });
 
 test('per-host values differ only in WD_HOST and WD_ROLES', () => {
   const a = script(FULL, 'deploy', {}, 0).split('\n');

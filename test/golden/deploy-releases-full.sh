@@ -1,0 +1,544 @@
+# wd 0.1.0: deploy script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
+{
+set -euo pipefail
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
+export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
+WD_MARK=::wd:f32f30b76ef37650::
+export WD_COMMAND=deploy
+export WD_ENVIRONMENT=prod
+export WD_HOST=deploy@web1.example.com:2222
+export WD_ROLES=web:db
+export WD_DEPLOY_TO="$HOME"/'apps/my app'\''s "dir"'
+export WD_REPOSITORY=git@github.com:example/app.git
+export WD_BRANCH='release/$(id>pwned)'
+WD_VERSION=0.1.0
+WD_BY=deployer@laptop
+WD_DEBUG=''
+WD_FORCE=''
+WD_TIMEOUT=0
+WD_WAIT_LOCK=0
+WD_POST='/opt/hooks/after deploy.sh'
+export WD_CONFIG_TO=/etc/app-config
+WD_CONFIG_REPOSITORY=git@github.com:example/config.git
+WD_CONFIG_BRANCH=live
+WD_CONFIG_TARGET=web
+wd_with_env() {
+  { set +x; } 2>/dev/null
+  local rc=0
+  RAILS_ENV=production MESSAGE='it'\''s $(not) `run`' "$@" || rc=$?
+  if [ -n "$WD_DEBUG" ]; then set -x; fi
+  return "$rc"
+}
+WD_KEEP=3
+WD_SHARED=(log 'my files/$(touch pwned)')
+WD_BEFORE_SWITCH='script/build it.sh'
+WD_RUN=
+wd_mark() { printf '%s %s\n' "$WD_MARK" "$*"; }
+wd_step() {
+  wd_mark step "$1"
+  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
+}
+wd_fail() {
+  printf 'wd: %s\n' "$*" >&2
+  wd_mark reason "$*"
+  exit 1
+}
+# For post scripts: wd_role NAME and wd_changed PATH answer by exit status.
+wd_role() { case ":$WD_ROLES:" in *":$1:"*) return 0 ;; esac; return 1; }
+wd_changed() {
+  local want=${1%/} list f
+  for list in "$WD_CHANGED_FILES" "$WD_RSYNC_CHANGED_FILES"; do
+    [ -f "$list" ] || continue
+    while IFS= read -r f; do
+      if [ -z "$want" ] || [ "$want" = . ] || [ "$f" = "$want" ] || [[ $f == "$want"/* ]]; then return 0; fi
+    done <"$list"
+  done
+  return 1
+}
+export -f wd_role wd_changed
+# The revision a checkout counts as deployed: the last run that completed, not
+# HEAD (a failed run has already moved HEAD).
+wd_deployed() {
+  local rev=
+  if [ -f "$WD_STATE/deployed" ]; then read -r rev <"$WD_STATE/deployed" || true; fi
+  if [ -n "$rev" ] && git cat-file -e "$rev^{commit}" 2>/dev/null; then printf '%s' "$rev"; else git rev-parse --verify -q HEAD || true; fi
+}
+WD_Q=-q
+if [ -n "$WD_DEBUG" ]; then WD_Q=; fi
+# Make DIR a git directory to fetch into: empty or absent is fine, anything else is refused.
+wd_init_checkout() {
+  local dir=$1 what=$2
+  mkdir -p -- "$dir"
+  if [ -e "$dir/.git" ]; then return 0; fi
+  if [ -n "$(ls -A -- "$dir")" ]; then wd_fail "$dir exists and is not a git checkout; move it away or point $what elsewhere"; fi
+  git init -q -- "$dir"
+  git -C "$dir" symbolic-ref HEAD "refs/heads/$WD_BRANCH"
+  # shellcheck disable=SC2034 # read by setup's steps
+  WD_FRESH=1
+}
+# Uncommitted edits to tracked files are discarded, as whiskey_disk did, but said.
+wd_guard_edits() {
+  local edits
+  edits=$(git -c core.quotePath=false diff --name-only HEAD -- 2>/dev/null | head -n 20 || true)
+  if [ -n "$edits" ]; then printf 'wd: discarding local edits to tracked files in %s:\n%s\n' "$PWD" "$edits" >&2; fi
+}
+# Keep what --force overwrites: a ref for commits, a directory for files.
+wd_save_ref() {
+  local ref
+  ref="refs/wd/saved/$(date -u +%Y%m%dT%H%M%SZ)-$1"
+  git update-ref "$ref" HEAD
+  printf 'wd: --force: the previous HEAD is kept as %s (git log %s)\n' "$ref" "$ref" >&2
+}
+# wd_sync DIR URL BRANCH WHAT: DIR's checkout to URL's BRANCH, never destroying
+# what wd did not make (an unrelated repository, commits made here, untracked
+# files the new revision would overwrite) unless --force.
+wd_sync() {
+  local dir=$1 url=$2 branch=$3 what=$4 head origin local_commits='' f want head_ref
+  local -a in_way=()
+  cd -- "$dir"
+  if [ -e .git/index.lock ]; then wd_fail "$dir/.git/index.lock exists: another git command is running there, or one crashed. If none is running, remove that file and run again."; fi
+  head=$(git rev-parse --verify -q HEAD || true)
+  origin=$(git config --get remote.origin.url || true)
+  if [ -n "$head" ]; then
+    # Before the fetch, origin's refs are what was last fetched, so this is what was committed here.
+    local_commits=$(git log --oneline -n 10 "$head" --not --remotes=origin -- 2>/dev/null || true)
+  fi
+  if ! git fetch $WD_Q -- "$url" "+refs/heads/$branch:refs/remotes/origin/$branch" 2>"$WD_RUN/fetch.err"; then
+    cat "$WD_RUN/fetch.err" >&2
+    if grep -q "couldn't find remote ref" "$WD_RUN/fetch.err"; then wd_fail "branch $branch not found in $url ($what); push it, or set the branch in deploy.yml"; fi
+    wd_fail "cannot fetch $branch from $url ($what): the host cannot reach the repository or may not read it (git's message is above); check the URL, the host's network and its deploy key"
+  fi
+  if [ -s "$WD_RUN/fetch.err" ]; then cat "$WD_RUN/fetch.err" >&2; fi
+  if [ -n "$head" ] && [ "$origin" != "$url" ] && ! git merge-base "$head" "origin/$branch" >/dev/null 2>&1; then
+    if [ -z "$WD_FORCE" ]; then wd_fail "$dir holds a checkout of ${origin:-a repository without origin} that shares no history with $url; wd will not overwrite it. Move it away, fix $what or the repository in deploy.yml, or run again with --force to replace it (its HEAD is kept under refs/wd/saved/)"; fi
+    wd_save_ref unrelated
+    local_commits=
+  fi
+  if [ -n "$local_commits" ]; then
+    if [ -z "$WD_FORCE" ]; then wd_fail "$dir has commits that are not on $url: $(printf '%s' "$local_commits" | tr '\n' ';' | sed 's/;$//; s/;/; /g'). Push them, or run again with --force to deploy over them (they are kept under refs/wd/saved/)"; fi
+    wd_save_ref local-commits
+  fi
+  if [ -n "$head" ]; then
+    # Only files the new revision adds can be untracked files in its way.
+    while IFS= read -r -d '' f; do
+      if [ -e "$f" ] || [ -L "$f" ]; then
+        want=$(git rev-parse "origin/$branch:$f")
+        if [ "$(git hash-object -- "$f" 2>/dev/null || true)" != "$want" ]; then in_way+=("$f"); fi
+      fi
+    done < <(git diff -z --name-only --no-renames --diff-filter=A "$head" "origin/$branch" --)
+    if [ ${#in_way[@]} -gt 0 ]; then
+      if [ -z "$WD_FORCE" ]; then wd_fail "untracked files in $dir would be overwritten by $branch: ${in_way[*]:0:10}. Move them away, or run again with --force (they are kept under $WD_STATE/saved/)"; fi
+      local keep
+      keep="$WD_STATE/saved/$(date -u +%Y%m%dT%H%M%SZ)"
+      for f in "${in_way[@]}"; do mkdir -p -- "$keep/$(dirname -- "$f")"; mv -- "$f" "$keep/$f"; done
+      printf 'wd: --force: %s untracked file(s) in the way moved to %s\n' "${#in_way[@]}" "$keep" >&2
+    fi
+    wd_guard_edits
+  fi
+  if [ -z "$origin" ]; then git remote add origin "$url"; elif [ "$origin" != "$url" ]; then git remote set-url origin "$url"; fi
+  head_ref=
+  if [ -f .git/HEAD ]; then read -r head_ref <.git/HEAD || true; fi
+  if [ "$head_ref" != "ref: refs/heads/$branch" ]; then git checkout $WD_Q -f -B "$branch" "origin/$branch" --; fi
+  git reset $WD_Q --hard "origin/$branch" --
+  cd -- "$WD_DEPLOY_TO"
+}
+# wd_stale DIR URL BRANCH DEPLOYED: true when origin's branch head differs from what is deployed.
+wd_stale() {
+  local remote
+  remote=$(cd -- "$1" && git ls-remote -- "$2" "refs/heads/$3") || wd_fail "cannot ask $2 for branch $3 (git's message is above)"
+  remote=${remote%%[[:space:]]*}
+  [ -n "$remote" ] || wd_fail "branch $3 not found in $2"
+  [ "$remote" != "$4" ]
+}
+# The changed-file lists wd_changed reads: since the last completed deploy, every file on the first.
+wd_changes() {
+  cd -- "$WD_DEPLOY_TO"
+  export WD_REVISION
+  WD_REVISION=$(git rev-parse HEAD)
+  wd_mark revision "$WD_REVISION"
+  printf '%s' "$WD_REVISION" >"$WD_RUN/revision"
+  printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
+  export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
+  : >"$WD_RSYNC_CHANGED_FILES"
+  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
+    git -c core.quotePath=false ls-files >"$WD_CHANGED_FILES"
+  fi
+}
+# strategy: releases. deploy_to holds repo/ (a bare cache), releases/NAME/ (a
+# git worktree each, NAME = <UTC time>-<short sha>), shared/, current (a
+# symlink to releases/NAME) and .wd/ (history, lock, logs, the stack).
+# The live release's name, or nothing.
+wd_live() {
+  local t
+  t=$(readlink -- "$WD_DEPLOY_TO/current" 2>/dev/null) || return 0
+  t=${t%/}
+  t=${t##*/}
+  if [ -n "$t" ] && [ -d "$WD_DEPLOY_TO/releases/$t" ]; then printf '%s' "$t"; fi
+}
+# The releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
+wd_releases() {
+  local d n
+  for d in "$WD_DEPLOY_TO"/releases/*; do
+    n=${d##*/}
+    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then printf '%s\n' "$n"; fi
+  done | LC_ALL=C sort
+}
+# A release's revision: its worktree's HEAD, else the sha in its name, as the cache knows it.
+wd_release_rev() {
+  local d=$WD_DEPLOY_TO/releases/$1
+  if [ -e "$d/.git" ] && git -C "$d" rev-parse --verify -q HEAD 2>/dev/null; then return 0; fi
+  git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null || true
+}
+# Make deploy_to a releases layout (setup) or check that it is one. Paths are
+# made absolute: the steps change directory, and links and worktrees record them.
+wd_prepare() {
+  wd_step prepare
+  local d f bare
+  case $WD_DEPLOY_TO in /*) ;; *) WD_DEPLOY_TO=$PWD/$WD_DEPLOY_TO ;; esac
+  case $WD_CONFIG_TO in /*) ;; *) WD_CONFIG_TO=$PWD/$WD_CONFIG_TO ;; esac
+  d=$WD_DEPLOY_TO
+  if [ -e "$d/.git" ]; then wd_fail "$d holds a git checkout (strategy: in_place's layout); strategy: releases will not build over it. Set deploy_to to a new directory, or move the checkout away first (see docs/releases.md, Migrating)"; fi
+  if [ "$WD_COMMAND" = setup ]; then
+    mkdir -p -- "$d"
+    for f in "$d"/* "$d"/.[!.]* "$d"/..?*; do
+      if [ ! -e "$f" ] && [ ! -L "$f" ]; then continue; fi
+      case ${f##*/} in
+        repo | releases | shared | current | .wd | .current.wd-new) ;;
+        *) wd_fail "$d holds ${f##*/}, which is not part of a releases layout (repo, releases, shared, current, .wd); move it away or set deploy_to to a new directory" ;;
+      esac
+    done
+    mkdir -p -- "$d/releases" "$d/shared"
+    if [ ! -e "$d/repo" ]; then git init -q --bare -- "$d/repo"; fi
+  elif [ ! -d "$d/releases" ] || [ ! -e "$d/repo" ]; then
+    wd_fail "no releases layout at $d (strategy: releases); run 'wd setup $WD_ENVIRONMENT' first"
+  fi
+  bare=$(git -C "$d/repo" rev-parse --is-bare-repository 2>&1 || true)
+  if [ "$bare" != true ]; then wd_fail "$d/repo is not a bare git repository ($bare); wd keeps its cache of the repository there. Move it away and run 'wd setup $WD_ENVIRONMENT'"; fi
+  if [ -e "$d/current" ] && [ ! -L "$d/current" ]; then wd_fail "$d/current is not a symlink; wd switches releases by replacing that link. Move it away"; fi
+  WD_STATE=$d/.wd
+  (umask 077 && mkdir -p -- "$WD_STATE")
+  WD_RUN=$(umask 077 && mktemp -d "$WD_STATE/run.XXXXXX")
+}
+# The cache holds only what was fetched: there is nothing of its own to protect.
+wd_fetch_cache() {
+  cd -- "$WD_DEPLOY_TO/repo"
+  if ! git fetch $WD_Q -- "$WD_REPOSITORY" "+refs/heads/$WD_BRANCH:refs/remotes/origin/$WD_BRANCH" 2>"$WD_RUN/fetch.err"; then
+    cat "$WD_RUN/fetch.err" >&2
+    if grep -q "couldn't find remote ref" "$WD_RUN/fetch.err"; then wd_fail "branch $WD_BRANCH not found in $WD_REPOSITORY (deploy_to); push it, or set the branch in deploy.yml"; fi
+    wd_fail "cannot fetch $WD_BRANCH from $WD_REPOSITORY (deploy_to): the host cannot reach the repository or may not read it (git's message is above); check the URL, the host's network and its deploy key"
+  fi
+  if [ -s "$WD_RUN/fetch.err" ]; then cat "$WD_RUN/fetch.err" >&2; fi
+  cd -- "$WD_DEPLOY_TO"
+}
+wd_taken() {
+  local d
+  for d in "$WD_DEPLOY_TO"/releases/"$1"-*; do
+    if [ -e "$d" ] || [ -L "$d" ]; then return 0; fi
+  done
+  return 1
+}
+# The new release: a worktree of the cache, detached at the fetched revision.
+# Names sort by time: a second release within one second waits for the next.
+wd_new_release() {
+  local rev t
+  rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify "refs/remotes/origin/$WD_BRANCH^{commit}")
+  while :; do
+    TZ=UTC0 printf -v t '%(%Y%m%dT%H%M%SZ)T' -1
+    wd_taken "$t" || break
+    sleep 1
+  done
+  WD_RELEASE_NAME=$t-${rev:0:7}
+  export WD_RELEASE=$WD_DEPLOY_TO/releases/$WD_RELEASE_NAME
+  echo "New release: releases/$WD_RELEASE_NAME"
+  git -C "$WD_DEPLOY_TO/repo" worktree add $WD_Q --detach -- "$WD_RELEASE" "$rev"
+  WD_REVISION=$rev
+}
+# wd_changed's lists: what differs from the live release (everything on the first).
+wd_release_changes() {
+  local repo=$WD_DEPLOY_TO/repo
+  export WD_REVISION WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
+  wd_mark revision "$WD_REVISION"
+  printf '%s' "$WD_REVISION" >"$WD_RUN/revision"
+  printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
+  : >"$WD_RSYNC_CHANGED_FILES"
+  if [ -z "$WD_REVISION" ]; then
+    : >"$WD_CHANGED_FILES"
+  elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git -C "$repo" -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
+    git -C "$repo" -c core.quotePath=false ls-tree -r --name-only "$WD_REVISION" >"$WD_CHANGED_FILES"
+  fi
+}
+# shared_paths: each becomes a link to shared/<path>. The first time, what the
+# release has there moves to shared/ (a repository can ship a starting point);
+# when neither has it, shared/<path> starts as an empty directory.
+wd_link_shared() {
+  local p c part src dst
+  local -a parts
+  for p in "${WD_SHARED[@]}"; do
+    src=$WD_DEPLOY_TO/shared/$p dst=$WD_RELEASE/$p part=$WD_RELEASE
+    # Never through a link: one that came with the repository could point anywhere.
+    IFS=/ read -r -a parts <<<"$p"
+    for c in "${parts[@]:0:${#parts[@]}-1}"; do
+      part=$part/$c
+      if [ -L "$part" ]; then wd_fail "shared path $p: $part is a symlink in the release; wd will not replace anything through it. Remove that link from the repository, or change shared_paths"; fi
+    done
+    if [ ! -e "$src" ] && [ ! -L "$src" ]; then
+      mkdir -p -- "$(dirname -- "$src")"
+      if [ -e "$dst" ] || [ -L "$dst" ]; then mv -- "$dst" "$src"; else mkdir -- "$src"; fi
+    fi
+    mkdir -p -- "$(dirname -- "$dst")"
+    rm -rf -- "$dst"
+    ln -s -- "$src" "$dst"
+  done
+}
+wd_before_switch() {
+  local s=$WD_BEFORE_SWITCH x=
+  case $s in /*) ;; *) s=$WD_RELEASE/$s ;; esac
+  [ -f "$s" ] || wd_fail "before_switch_script not found: $s"
+  if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  cd -- "$WD_RELEASE"
+  wd_with_env bash $x "$s" </dev/null 9>&-
+}
+# current is never missing: a new link is renamed over it (rename is atomic).
+wd_switch() {
+  local tmp=$WD_DEPLOY_TO/.current.wd-new
+  rm -f -- "$tmp"
+  ln -s -- "releases/$1" "$tmp"
+  mv -T -- "$tmp" "$WD_DEPLOY_TO/current"
+  echo "current -> releases/$1"
+}
+# The stack of releases that went live, the live one last: a deploy and
+# rollback --to push, a rollback pops (walking back one step at a time).
+wd_stack_push() { printf '%s\n' "$1" >>"$WD_STATE/stack"; }
+wd_stack_pop() {
+  awk 'NR > 1 { print p } { p = $0 }' "$WD_STATE/stack" >"$WD_STATE/stack.tmp"
+  mv -f -- "$WD_STATE/stack.tmp" "$WD_STATE/stack"
+}
+# The release below the live one on the stack, when the live one is on top.
+wd_stack_below() {
+  [ -f "$WD_STATE/stack" ] || return 0
+  WD_TOP=$1 awk '{ p = q; q = $0 } END { if (NR >= 2 && q == ENVIRON["WD_TOP"]) print p }' "$WD_STATE/stack"
+}
+# Without a stack that knows: the newest release older than NAME.
+wd_older() {
+  local n prev=
+  while IFS= read -r n; do
+    if [ "$n" = "$1" ]; then printf '%s' "$prev"; return 0; fi
+    prev=$n
+  done < <(wd_releases)
+}
+# rollback --to: a release by its directory name, or by revision (the newest with it).
+wd_find_release() {
+  local want=$1 rev n
+  WD_TARGET=
+  case $want in -* | */* | . | .. | '') wd_fail "'$want' is not a release name or a revision" ;; esac
+  if [ -d "$WD_DEPLOY_TO/releases/$want" ]; then WD_TARGET=$want; return 0; fi
+  if rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "$want^{commit}" 2>/dev/null); then
+    while IFS= read -r n; do
+      if [ "$(wd_release_rev "$n")" = "$rev" ]; then WD_TARGET=$n; fi
+    done < <(wd_releases)
+  fi
+  [ -n "$WD_TARGET" ] || wd_fail "$want names no kept release: no directory $WD_DEPLOY_TO/releases/$want, and no release of that revision. Kept: $(wd_releases | tr '\n' ' ')(see: wd status $WD_ENVIRONMENT)"
+}
+# The oldest releases beyond WD_KEEP go, never LIVE or PREVIOUS. A release that
+# cannot be removed (files of another user, say) is left, and said.
+wd_prune() {
+  local n i=0 total
+  local -a all
+  mapfile -t all < <(wd_releases)
+  total=${#all[@]}
+  for n in "${all[@]}"; do
+    if [ $((total - i)) -le "$WD_KEEP" ]; then break; fi
+    i=$((i + 1))
+    if [ "$n" = "$1" ] || [ "$n" = "$2" ]; then continue; fi
+    echo "Removing old release releases/$n"
+    rm -rf -- "${WD_DEPLOY_TO:?}/releases/$n" || echo "wd: could not remove all of $WD_DEPLOY_TO/releases/$n; left there" >&2
+  done
+  git -C "$WD_DEPLOY_TO/repo" worktree prune || true
+  if [ -f "$WD_STATE/stack" ]; then
+    while IFS= read -r n; do
+      if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then printf '%s\n' "$n"; fi
+    done <"$WD_STATE/stack" | tail -n 100 >"$WD_STATE/stack.tmp"
+    mv -f -- "$WD_STATE/stack.tmp" "$WD_STATE/stack"
+  fi
+}
+# The config repository's <target>/ over the new release. Every file is new in
+# a new release: changed means different from the live release's copy.
+wd_release_overlay() {
+  wd_step rsync
+  command -v rsync >/dev/null 2>&1 || wd_fail 'rsync is not installed on this host; install it (e.g. apt-get install rsync) to use config_repository'
+  [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
+  local v='' f prev=''
+  if [ -n "$WD_DEBUG" ]; then v=v; fi
+  if [ -n "$1" ]; then prev=$WD_DEPLOY_TO/releases/$1; fi
+  rsync -a8$v --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_RELEASE/" >"$WD_RUN/rsync.log"
+  while IFS= read -r f; do
+    case $f in */) continue ;; esac
+    if [ -z "$prev" ] || ! cmp -s -- "$WD_RELEASE/$f" "$prev/$f"; then printf '%s\n' "$f"; fi
+  done <"$WD_RUN/rsync.log" >"$WD_RSYNC_CHANGED_FILES"
+}
+# The post script, then the Rakefile's task, as whiskey_disk did. Their stdin
+# is empty and the lock's descriptor is not theirs to keep.
+wd_post() {
+  cd -- "$WD_DEPLOY_TO/current"
+  if [ -z "$WD_POST" ]; then return 0; fi
+  [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
+  local x=
+  if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  wd_with_env bash $x "$WD_POST" </dev/null 9>&-
+}
+wd_rake() {
+  cd -- "$WD_DEPLOY_TO/current"
+  [ -f Rakefile ] || return 0
+  if ! command -v rake >/dev/null 2>&1; then
+    echo "wd: Rakefile present but rake is not installed; skipped rake $1" >&2
+    return 0
+  fi
+  local tasks
+  # Only "no such task" skips; a Rakefile that does not load fails the host, as in whiskey_disk.
+  if ! tasks=$(wd_with_env rake -P </dev/null 2>"$WD_RUN/rake.err"); then
+    cat "$WD_RUN/rake.err" >&2
+    wd_step rake
+    wd_fail "rake could not load the Rakefile in $WD_DEPLOY_TO/current (rake's message is above)"
+  fi
+  if grep -qx "rake $1" <<<"$tasks"; then
+    wd_step rake
+    echo "Running rake $1..."
+    local t=
+    if [ -n "$WD_DEBUG" ]; then t=--trace; fi
+    wd_with_env rake $t "$1" to="$WD_ENVIRONMENT" </dev/null 9>&-
+  fi
+}
+wd_body() {
+  local live
+  cd -- "$WD_DEPLOY_TO"
+  live=$(wd_live)
+  WD_PREVIOUS_REVISION=''
+  if [ -n "$live" ]; then WD_PREVIOUS_REVISION=$(wd_release_rev "$live"); fi
+  wd_mark previous "$WD_PREVIOUS_REVISION"
+  [ -e "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"
+  wd_step check
+  if ! wd_stale "$WD_DEPLOY_TO/repo" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION" && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"; then
+    echo "No changes to deploy."
+    wd_mark revision "$WD_PREVIOUS_REVISION"
+    wd_mark unchanged
+    : >"$WD_RUN/unchanged"
+    exit 0
+  fi
+  wd_step fetch
+  wd_fetch_cache
+  wd_step config
+  wd_sync "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" deploy_config_to
+  wd_step release
+  wd_new_release
+  wd_step changes
+  wd_release_changes
+  wd_release_overlay "$live"
+  wd_step shared
+  wd_link_shared
+  wd_step before_switch_script
+  wd_before_switch
+  wd_step switch
+  wd_switch "$WD_RELEASE_NAME"
+  wd_stack_push "$WD_RELEASE_NAME"
+  wd_step post_deploy_script
+  wd_post post_deploy_script
+  wd_rake deploy:post_deploy
+  wd_step prune
+  wd_prune "$WD_RELEASE_NAME" "$live"
+  wd_mark 'done'
+  : >"$WD_RUN/done"
+}
+wd_busy() {
+  local holder=
+  if [ -f "$WD_STATE/lock" ]; then holder=$(tr '\t' ' ' <"$WD_STATE/lock"); fi
+  printf 'wd: %s is locked by another run: %s\n' "$WD_DEPLOY_TO" "${holder:-unknown holder}" >&2
+  wd_mark result busy "${holder:-unknown holder}"
+  exit 75
+}
+# Detached from the connection: its own process group, stdin empty, output
+# through tee into the log. Holds the lock until the history is written.
+wd_job() {
+  local rc=0 started=$SECONDS t why result step prev rev watchdog=
+  TZ=UTC0 printf -v t '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+  wd_step lock
+  exec 9>>"$WD_STATE/lock"
+  if command -v flock >/dev/null 2>&1; then
+    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy; else flock -w "$WD_WAIT_LOCK" 9 || wd_busy; fi
+  else
+    echo "wd: flock is not installed on this host, so this run is not locked against others (install util-linux)" >&2
+  fi
+  printf '%s\t%s\t%s\tpid %s\n' "$WD_BY" "$WD_COMMAND" "$t" "$BASHPID" >"$WD_STATE/lock"
+  set -m
+  wd_body 9>&- &
+  WD_BODY=$!
+  if [ "$WD_TIMEOUT" != 0 ]; then
+    (sleep "$WD_TIMEOUT"; printf timeout >"$WD_RUN/why"; kill -TERM -- "-$WD_BODY" 2>/dev/null; sleep 10; kill -KILL -- "-$WD_BODY" 2>/dev/null) 9>&- &
+    watchdog=$!
+  fi
+  set +m
+  printf '%s' "$WD_BODY" >"$WD_RUN/body.pid"
+  wait "$WD_BODY" || rc=$?
+  if [ -n "$watchdog" ]; then kill -- "-$watchdog" 2>/dev/null || true; fi
+  why='' step='' prev='' rev=''
+  if [ -f "$WD_RUN/why" ]; then why=$(<"$WD_RUN/why"); fi
+  if [ -f "$WD_RUN/step" ]; then step=$(<"$WD_RUN/step"); fi
+  if [ -f "$WD_RUN/previous" ]; then prev=$(<"$WD_RUN/previous"); fi
+  if [ -f "$WD_RUN/revision" ]; then rev=$(<"$WD_RUN/revision"); fi
+  if [ -n "$why" ]; then result=$why
+  elif [ "$rc" = 0 ] && [ -f "$WD_RUN/unchanged" ]; then result=unchanged
+  elif [ "$rc" = 0 ] && [ -f "$WD_RUN/done" ]; then result=ok
+  else result="failed $step"; [ "$rc" != 0 ] || rc=1
+  fi
+  if [ "$result" != unchanged ]; then
+    if [ "$result" = ok ]; then printf '%s\n' "$rev" >"$WD_STATE/deployed"; fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%ss\n' "$t" "$WD_BY" "$WD_VERSION" "$WD_COMMAND" "$WD_BRANCH" "${prev:--}" "${rev:--}" "$result" "$((SECONDS - started))" >>"$WD_STATE/history"
+    if [ "$(wc -l <"$WD_STATE/history")" -gt 1000 ]; then tail -n 1000 "$WD_STATE/history" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"; fi
+    mkdir -p -- "$WD_STATE/logs"
+    ln -f -- "$WD_RUN/log" "$WD_STATE/logs/${t//:/}-$WD_COMMAND.log" 2>/dev/null || cp -- "$WD_RUN/log" "$WD_STATE/logs/${t//:/}-$WD_COMMAND.log"
+    # Bounded: the newest 20 logs.
+    ls -1t -- "$WD_STATE/logs" | tail -n +21 | while IFS= read -r f; do rm -f -- "$WD_STATE/logs/$f"; done
+  fi
+  : >"$WD_STATE/lock"
+  wd_mark result "$result"
+  return "$rc"
+}
+wd_main() {
+  local rc=0 job tee_out tee_err ctl killer
+  exec 8<&0
+  wd_prepare
+  find "$WD_STATE" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true
+  : >"$WD_RUN/log"
+  mkfifo -- "$WD_RUN/out" "$WD_RUN/err"
+  # The tees outlive a lost connection: SIGPIPE ignored, they keep writing the log.
+  (trap '' PIPE; exec tee -a -- "$WD_RUN/log" <"$WD_RUN/out") &
+  tee_out=$!
+  (trap '' PIPE; exec tee -a -- "$WD_RUN/log" <"$WD_RUN/err" >&2) &
+  tee_err=$!
+  set -m
+  wd_job </dev/null >"$WD_RUN/out" 2>"$WD_RUN/err" &
+  job=$!
+  set +m
+  # The control channel: the rest of stdin. EOF (the client went away) changes nothing.
+  (
+    while IFS= read -r line; do
+      if [ "$line" = abort ] && [ -f "$WD_RUN/body.pid" ]; then
+        printf interrupted >"$WD_RUN/why"
+        kill -TERM -- "-$(<"$WD_RUN/body.pid")" 2>/dev/null || true
+        sleep 5
+        kill -KILL -- "-$(<"$WD_RUN/body.pid")" 2>/dev/null || true
+      fi
+    done
+  ) <&8 >/dev/null 2>&1 &
+  ctl=$!
+  wait "$job" || rc=$?
+  # A daemon started by a post script may keep the output open: do not wait for it forever.
+  (sleep 2; kill "$tee_out" "$tee_err" 2>/dev/null) >/dev/null 2>&1 &
+  killer=$!
+  wait "$tee_out" "$tee_err" 2>/dev/null || true
+  kill "$killer" "$ctl" 2>/dev/null || true
+  rm -rf -- "$WD_RUN"
+  return "$rc"
+}
+wd_main
+exit
+}

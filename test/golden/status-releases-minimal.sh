@@ -1,0 +1,98 @@
+# wd 0.1.0: status script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
+{
+set -euo pipefail
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
+export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
+WD_MARK=::wd:ceb85bc9611a50d6::
+export WD_COMMAND=status
+export WD_ENVIRONMENT=prod
+export WD_HOST=deploy@web1.example.com
+export WD_ROLES=''
+export WD_DEPLOY_TO=/var/www/app
+export WD_REPOSITORY=git@github.com:example/app.git
+export WD_BRANCH=main
+WD_HISTORY_LINES=0
+WD_SHARED=()
+WD_RUN=
+wd_mark() { printf '%s %s\n' "$WD_MARK" "$*"; }
+wd_step() {
+  wd_mark step "$1"
+  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
+}
+wd_fail() {
+  printf 'wd: %s\n' "$*" >&2
+  wd_mark reason "$*"
+  exit 1
+}
+# strategy: releases. deploy_to holds repo/ (a bare cache), releases/NAME/ (a
+# git worktree each, NAME = <UTC time>-<short sha>), shared/, current (a
+# symlink to releases/NAME) and .wd/ (history, lock, logs, the stack).
+# The live release's name, or nothing.
+wd_live() {
+  local t
+  t=$(readlink -- "$WD_DEPLOY_TO/current" 2>/dev/null) || return 0
+  t=${t%/}
+  t=${t##*/}
+  if [ -n "$t" ] && [ -d "$WD_DEPLOY_TO/releases/$t" ]; then printf '%s' "$t"; fi
+}
+# The releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
+wd_releases() {
+  local d n
+  for d in "$WD_DEPLOY_TO"/releases/*; do
+    n=${d##*/}
+    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then printf '%s\n' "$n"; fi
+  done | LC_ALL=C sort
+}
+# A release's revision: its worktree's HEAD, else the sha in its name, as the cache knows it.
+wd_release_rev() {
+  local d=$WD_DEPLOY_TO/releases/$1
+  if [ -e "$d/.git" ] && git -C "$d" rev-parse --verify -q HEAD 2>/dev/null; then return 0; fi
+  git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null || true
+}
+wd_status() {
+  local state live rev lock ts n kept='' p
+  local -a ex=()
+  wd_step status
+  case $WD_DEPLOY_TO in /*) ;; *) WD_DEPLOY_TO=$PWD/$WD_DEPLOY_TO ;; esac
+  if [ ! -d "$WD_DEPLOY_TO/releases" ] || [ ! -d "$WD_DEPLOY_TO/repo" ]; then
+    wd_mark status missing "$WD_DEPLOY_TO"
+    wd_mark 'done'
+    return 0
+  fi
+  cd -- "$WD_DEPLOY_TO"
+  state=$WD_DEPLOY_TO/.wd
+  live=$(wd_live)
+  rev=
+  if [ -n "$live" ]; then rev=$(wd_release_rev "$live"); fi
+  wd_mark status strategy releases
+  wd_mark status release "$live"
+  while IFS= read -r n; do kept+="$n/"; done < <(wd_releases)
+  wd_mark status releases "${kept%/}"
+  wd_mark status revision "$rev"
+  if [ -n "$rev" ]; then wd_mark status subject "$(git -C repo log -1 --format=%s "$rev" -- | tr -d '\r')"; fi
+  if [ -f "$state/history" ]; then wd_mark status branch "$(awk -F '\t' 'NF >= 9 && $8 == "ok" { b = $5 } END { print b }' "$state/history")"; fi
+  # Links to shared/ replace what the release had there: not an edit.
+  for p in "${WD_SHARED[@]}"; do ex+=(":(exclude,literal)$p"); done
+  if [ -n "$live" ] && [ -e current/.git ]; then
+    wd_mark status dirty "$(git -C current status --porcelain --untracked-files=no -- . "${ex[@]}" 2>/dev/null | wc -l | tr -d ' ')"
+  fi
+  ts=$(cd repo && git ls-remote -- "$WD_REPOSITORY" "refs/heads/$WD_BRANCH" 2>/dev/null) || ts=unreachable
+  wd_mark status origin "${ts%%[[:space:]]*}"
+  if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
+  if [ -f "$state/history" ]; then
+    wd_mark status last "$(tail -n 1 "$state/history")"
+    wd_mark status last_ok "$(awk -F '\t' 'NF >= 9 && $8 == "ok"' "$state/history" | tail -n 1)"
+    if [ "$WD_HISTORY_LINES" -gt 0 ]; then
+      while IFS= read -r line; do wd_mark history "$line"; done < <(tail -n "$WD_HISTORY_LINES" "$state/history")
+    fi
+  fi
+  lock=
+  if [ -f "$state/lock" ]; then
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\t' ' ' <"$state/lock"); fi
+  fi
+  wd_mark status lock "$lock"
+  wd_mark 'done'
+}
+wd_status </dev/null
+exit
+}
