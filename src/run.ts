@@ -57,6 +57,7 @@ export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
     timeout: opts.timeout ?? env.timeout ?? 0,
     waitLock: opts.waitLock ?? 0,
     by: whoAmI(io.env),
+    ...((opts.connectTimeout ?? env.connectTimeout) !== undefined ? { connectTimeout: (opts.connectTimeout ?? env.connectTimeout)! } : {}),
     history: opts.history ?? 0,
     ...(opts.rev !== undefined ? { rollbackTo: opts.rev } : {}),
   };
@@ -69,17 +70,23 @@ export async function prepare(action: Action, env: EnvConfig, opts: Options, io:
   return { env, plans, scripts };
 }
 
-// ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
-export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
-  if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
+/** How to reach a host over SSH (~/.ssh/config included); a problem is a ConfigError, found by --dry-run too. */
+async function sshSettings(plan: HostPlan, io: Io, readFile: (path: string) => string | undefined) {
+  const { resolveSsh } = await import('./ssh/options.js');
   const home = io.env['HOME'] ?? homedir();
-  const settings = resolveSsh(plan.host.name, plan.host.ssh, {
+  return resolveSsh(plan.host.name, plan.host.ssh, {
     home,
     localUser: io.env['USER'] ?? userInfo().username,
     ...(io.env['SSH_AUTH_SOCK'] ? { agentSocket: io.env['SSH_AUTH_SOCK'] } : {}),
+    ...(plan.run.connectTimeout !== undefined ? { connectTimeoutSec: plan.run.connectTimeout } : {}),
     readFile,
   });
+}
+
+// ssh2 costs ~100 ms to load: only pay that when a host needs SSH and something will run.
+export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
+  if (plan.host.local) return new LocalTransport(io.env, io.cwd);
+  const [settings, { SshTransport, defaultSshDeps }] = await Promise.all([sshSettings(plan, io, readFile), import('./ssh/transport.js')]);
   return new SshTransport(settings, { ...defaultSshDeps, readFile });
 }
 
@@ -98,6 +105,23 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
 }
 
+// --debug traces post scripts (bash -x), and a trace shows the values of
+// rake_env as the script uses them: mask those in host output. Values shorter
+// than 4 characters are not masked ("1", "yes"): they are no secret, and
+// masking them would garble every line. bash's trace writes a value with a
+// single quote as '\'' inside quotes, so that form is masked too.
+const MASK = '***';
+function masker(plans: readonly HostPlan[]): ((s: string) => string) | undefined {
+  if (!plans.some((p) => p.run.debug)) return undefined;
+  const values = new Set<string>();
+  for (const v of plans.flatMap((p) => Object.values(p.env))) {
+    if (v.length >= 4) values.add(v).add(v.split("'").join("'\\''"));
+  }
+  // Longest first, so a value containing another is masked whole.
+  const list = [...values].sort((a, b) => b.length - a.length);
+  return list.length === 0 ? undefined : (s) => list.reduce((t, v) => (t.includes(v) ? t.split(v).join(MASK) : t), s);
+}
+
 /** Run prepared scripts on their hosts. Never rejects for a host's failure. */
 export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Promise<{ results: HostResult[]; interrupted: boolean }> {
   // Resolve every host's SSH settings first: a bad ssh_option is a config error (exit 2).
@@ -114,6 +138,8 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
     clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
     columns: () => (io.stderr as { columns?: number }).columns,
   });
+  const mask = masker(p.plans);
+  const masked = (s: Stream): Stream => (mask ? { write: (t: string) => s.write(mask(t)) } : s);
   const stopStarting = new AbortController();
   const abortRunning = new AbortController();
   const running = new Set<string>();
@@ -139,8 +165,8 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
       p.plans.map((plan, i) => ({ name: plan.host.name, script: p.scripts[i]!.text, mark: p.scripts[i]!.mark, transport: transports[i]! })),
       {
         concurrency: o.concurrency ?? MAX_CONCURRENCY,
-        stdout: progress.wrap(o.hostOut ?? io.stdout),
-        stderr: progress.wrap(io.stderr),
+        stdout: progress.wrap(masked(o.hostOut ?? io.stdout)),
+        stderr: progress.wrap(masked(io.stderr)),
         quiet: o.quiet ?? false,
         prefix: (h) => (o.onLine ? '' : `${dim(color, sanitize(h).padEnd(width) + ' |')} `),
         ...(o.onLine ? { hostStreams: (h: string) => lineStreams(h, o.onLine!) } : {}),
@@ -156,7 +182,7 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
           running.delete(h);
           progress.done(h, ok);
         },
-        ...(timeoutSec > 0 ? { timeoutSec } : {}),
+        ...(timeoutSec > 0 ? { timeoutSec, waitLockSec: p.plans[0]?.run.waitLock ?? 0 } : {}),
       },
     );
     return { results, interrupted: interrupts > 0 };
@@ -184,6 +210,16 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
   const { plans, scripts } = prepared;
+  if (plans.length === 0 && !opts.json) {
+    io.stdout.write(`No deployments to report.\n`);
+    if (opts.only !== undefined) io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
+    return { code: 0, results: [] };
+  }
+  if (opts.dryRun) {
+    // What a real run would reject, a dry run rejects too.
+    const readFile = cachedReader();
+    await Promise.all(plans.filter((p) => !p.host.local).map((p) => sshSettings(p, io, readFile)));
+  }
   if (opts.dryRun && opts.json) {
     const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
     io.stdout.write(JSON.stringify({ version: VERSION, command: action, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');

@@ -45,6 +45,8 @@ export interface RunOptions {
   now(): number;
   /** Seconds the host enforces on the script (0: none); the client waits a little longer. */
   timeoutSec?: number;
+  /** Seconds a host may wait for its lock before the script's clock starts (--wait-lock). */
+  waitLockSec?: number;
   /** Waves: sizes of consecutive groups; no wave starts after one with a failure. */
   waves?: number[];
   /** Aborted: start no new host (first Ctrl-C). */
@@ -141,7 +143,7 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
   // The client's own deadline, a little after the host's: a host that does not answer is cut off.
   const abort = new AbortController();
   let clientTimedOut = false;
-  const timer = o.timeoutSec ? setTimeout(() => ((clientTimedOut = true), abort.abort()), o.timeoutSec * 1000 + CLIENT_TIMEOUT_SLACK_MS) : undefined;
+  const timer = o.timeoutSec ? setTimeout(() => ((clientTimedOut = true), abort.abort()), (o.timeoutSec + (o.waitLockSec ?? 0)) * 1000 + CLIENT_TIMEOUT_SLACK_MS) : undefined;
   const onAbortRunning = (): void => abort.abort();
   o.abortRunning?.addEventListener('abort', onAbortRunning, { once: true });
   if (o.abortRunning?.aborted) abort.abort();
@@ -175,7 +177,7 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
     status = 'timeout';
     reason = `timed out after ${o.timeoutSec}s${during}: the host did not answer`;
   } else if (r.error !== undefined) reason = step ? `${r.error} (during ${stepWords(step)})` : r.error;
-  else if (r.exitCode !== 0 || r.signal) reason = said !== undefined && step !== 'post_deploy_script' && step !== 'post_setup_script' ? said : failureReason(step, r.exitCode, r.signal, out.lastError);
+  else if (r.exitCode !== 0 || r.signal) reason = said ?? failureReason(step, r.exitCode, r.signal, out.lastError);
   else if (!finished) reason = `the script stopped without finishing${step ? ` (last step: ${stepWords(step)})` : ''}`;
   if (reason === undefined) status = unchanged ? 'unchanged' : 'succeeded';
   const ok = reason === undefined;

@@ -179,7 +179,7 @@ test('unknown keys and bad values carry file:line:column, like YAML syntax error
 
 test("'roles' (or 'name') at environment level: move it under a domain entry", () => {
   const m = msg(`prod:\n  ${BASE}  domain: deploy@web1\n  roles: [web]\n`, 'prod');
-  assert.match(m, /^deploy\.yml:5:3, environment 'prod': 'roles' belongs to a host, not to the environment: move it under a domain entry, e\.g\.\n  domain:\n    - name: deploy@web1\.example\.com\n      roles: \[web, db\]$/);
+  assert.is(m, "deploy.yml:5:3, environment 'prod': 'roles' belongs to a host, not to the environment: move it under a domain entry, e.g.\n  domain:\n    - name: deploy@web1.example.com\n      roles: [web, db]");
 });
 
 test("wd's keys: timeout, connect_timeout, batch, strategy and the releases keys", () => {

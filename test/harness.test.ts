@@ -61,10 +61,22 @@ test('a test file that throws while loading fails the run, and the verdict line 
   assert.match(lastLine(r), / passed, [1-9]\d* failed$/, show(r));
 });
 
+test('an error no test catches (a throwing timer, an unhandled rejection) ends the run with a verdict', async () => {
+  for (const stray of ["setTimeout(() => { throw new Error('stray throw'); }, 10)", "Promise.reject(new Error('stray throw'))"]) {
+    const r = await runner({
+      'a.test.js': PASS,
+      'b.test.js': `test('leaves a stray', async () => { ${stray}; await new Promise((r) => setTimeout(r, 200)); });`,
+    });
+    assert.is(r.code, 1, show(r));
+    assert.match(r.stdout, 'uncaught error (in b.test.js): Error: stray throw', show(r));
+    assert.is(lastLine(r), '1 passed, 1 failed', show(r));
+  }
+});
+
 test('no test ran: no file, or a filter matching none, is a failure', async () => {
   const empty = await runner({});
   assert.is(empty.code, 1, show(empty));
-  assert.match(empty.stdout, '0 passed, 0 failed\nno test ran: that is a failure\n');
+  assert.match(empty.stdout, 'no test ran: that is a failure\n0 passed, 0 failed\n');
   const r = await runner({ 'a.test.js': PASS }, { WD_TEST_FILTER: 'nothing-matches' });
   assert.is(r.code, 1, show(r));
   assert.match(r.stdout, 'no test file under');
@@ -78,6 +90,19 @@ test('WD_TEST_FILTER matches the path below the test directory, not the director
   // The temp directory's name holds "wd-harness": it must not select every file.
   const all = await runner({ 'a.test.js': PASS }, { WD_TEST_FILTER: 'wd-harness' });
   assert.is(all.code, 1, show(all));
+});
+
+test('runProcess: a child that exits without reading its input is a result, not a crash (EPIPE)', async () => {
+  const r = await runProcess('sh', ['-c', 'exit 3'], { input: 'x'.repeat(4 << 20) });
+  assert.equal(r, { code: 3, stdout: '', stderr: '' });
+});
+
+test('a test leaving a server open: the run still ends, naming what was left open', async () => {
+  const r = await runner({
+    'a.test.js': `import { createServer } from 'node:net';\ntest('listens', () => new Promise((r) => createServer().listen(0, '127.0.0.1', r)));`,
+  });
+  assert.is(r.code, 0, show(r));
+  assert.match(r.stdout, '\nnote: still open after the last test (a test did not close it): TCPServerWrap\n1 passed, 0 failed\n');
 });
 
 test('the watchdog ends a wedged run with a verdict naming the file', async () => {

@@ -124,15 +124,21 @@ test('the tarball: dist/ built fresh, the docs, LICENSE and CHANGELOG; no source
     'package/LICENSE',
     'package/CHANGELOG.md',
     'package/docs/usage.md',
+    'package/schema/deploy.schema.json',
+    'package/schema/result.schema.json',
+    'package/dist/index.js',
+    'package/dist/index.d.ts',
     `package/${PKG.bin['wd']}`,
   ]) {
     assert.ok(files.includes(f), `${f} in\n${files.join('\n')}`);
   }
-  const outside = files.filter((f) => !/^package\/(dist\/.*\.js|docs\/.*|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(f));
+  const outside = files.filter(
+    (f) => !/^package\/(dist\/.*\.(js|d\.ts)|docs\/.*|schema\/[a-z-]+\.schema\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(f),
+  );
   assert.equal(outside, []);
   // Every module in dist/ has its source: nothing left over from a module that moved.
   for (const f of files.filter((x) => x.startsWith('package/dist/'))) {
-    const source = join(ROOT, 'src', f.slice('package/dist/'.length).replace(/\.js$/, '.ts'));
+    const source = join(ROOT, 'src', f.slice('package/dist/'.length).replace(/(\.d)?\.ts$|\.js$/, '.ts'));
     assert.ok(existsSync(source), `${f} has no source ${source}`);
   }
 });

@@ -12,7 +12,7 @@ import { ConfigError } from '../src/errors.js';
 import { git, makeOrigin } from './helpers/git.js';
 import { sshdGate } from './helpers/e2e-fixture.js';
 import { closeAllHosts, hostWithEnv, missingBanner, pathWithout, works } from './helpers/host-env.js';
-import { hostLines, ok, resultLine, show } from './helpers/output.js';
+import { ok, resultLine, scriptLines, show } from './helpers/output.js';
 import { sshFixture, type FakeHost } from './helpers/ssh-fixture.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { runWd, type WdRun } from './helpers/wd.js';
@@ -21,7 +21,8 @@ test.after.each(closeAllHosts);
 test.after(cleanup);
 
 /** Lines a host printed (stdout and stderr), without the "host |" prefix. */
-const said = (r: WdRun, host: string): string[] => hostLines(r.stdout + r.stderr, host);
+// What the scripts said; wd's own progress lines are checked in test/parity/.
+const said = (r: WdRun, host: string): string[] => scriptLines(r.stdout + r.stderr, host);
 const saidLine = (r: WdRun, host: string, line: string): void => assert.ok(said(r, host).includes(line), `expected "${host} | ${line}" in\n${show(r)}`);
 /** The host's verdict in Results:, timing cut off: "succeeded", "failed: ...". */
 const verdict = (r: WdRun, host: string): string => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { sshdGate } from './helpers/e2e-fixture.js';
 import { closeAllHosts, hostWithEnv, loggingCommands, missingBanner, works } from './helpers/host-env.js';
-import { hostLines, ok, show } from './helpers/output.js';
+import { ok, scriptLines, show } from './helpers/output.js';
 import { sshFixture, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
 import { cleanup } from './helpers/tmp.js';
 import type { WdRun } from './helpers/wd.js';
@@ -32,7 +32,7 @@ const gate = sshdGate(works("python3 -c 'import setuptools, ensurepip, venv'"), 
 if (gate === 'skip') console.error(`${missingBanner('python3 with setuptools and venv', PY_INSTALL)}!! CI is not 'true': skipping the Python recipe tests.\n`);
 const t = gate === 'skip' ? test.skip : test;
 
-const said = (r: WdRun, host: FakeHost): string[] => hostLines(r.stdout, host.name);
+const said = (r: WdRun, host: FakeHost): string[] => scriptLines(r.stdout, host.name);
 
 interface Recipe {
   fx: SshFixture;

@@ -47,15 +47,31 @@ class CountedQueue extends Array<unknown> {
 
 const verdict = (): string => `${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`;
 
+// What this process holds open before any test (its own stdout and stderr, made on first use),
+// to tell apart what tests leave open.
+process.stdout.write('');
+process.stderr.write('');
+const baseline = process.getActiveResourcesInfo();
+
 // uvu has no timeouts; a wedged test must still end the run with a verdict.
 // The full suite takes 2 to 3 minutes alone, near 6 on a busy 2-core machine.
-const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 10 * 60 * 1000);
-setTimeout(() => {
+// 25 minutes: the suite takes 3-5 alone, but 10+ on a 2-core machine shared with other runs; a wedged test still ends the run.
+const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 25 * 60 * 1000);
+const watchdog = setTimeout(() => {
   console.log(`\ntest run exceeded ${WATCHDOG_MS / 60000} minutes (in ${tally.file || 'no file yet'}): stopping`);
   tally.failed++;
   console.log(verdict());
   process.exit(1);
 }, WATCHDOG_MS).unref();
+
+// An error no test catches (a stray callback throwing, an unhandled rejection) would end the
+// process mid-run without a verdict: it is a failure, and the run stops there with the line.
+process.on('uncaughtException', (e) => {
+  console.log(`\nuncaught error (in ${tally.file || 'loading the test files'}): ${e.stack ?? String(e)}`);
+  tally.failed++;
+  console.log(verdict());
+  process.exit(1);
+});
 
 const filter = process.env['WD_TEST_FILTER'];
 const { suites } = await parse(dir, /\.test\.js$/);
@@ -69,8 +85,18 @@ try {
   tally.failed++;
 }
 
-console.log(verdict());
+clearTimeout(watchdog);
+// Let what is already finishing (a file removal in flight) finish before looking.
+await new Promise((r) => setTimeout(r, 100));
+// A server, socket, timer or child a test left open would keep node (and CI) waiting after the
+// last test: name what is left, then end the run anyway.
+const left = [...baseline].reduce((rest, r) => {
+  const i = rest.indexOf(r);
+  return i < 0 ? rest : [...rest.slice(0, i), ...rest.slice(i + 1)];
+}, process.getActiveResourcesInfo());
+if (left.length > 0) console.log(`\nnote: still open after the last test (a test did not close it): ${left.sort().join(', ')}`);
 if (tally.passed + tally.failed === 0) {
   console.log(`no test ran${filter ? ` (no test file under ${dir} matches WD_TEST_FILTER=${filter})` : ''}: that is a failure`);
 }
-process.exitCode = tally.failed > 0 || tally.passed + tally.failed === 0 ? 1 : 0;
+console.log(verdict());
+process.exit(tally.failed > 0 || tally.passed + tally.failed === 0 ? 1 : 0);

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:9038df6e625daeea::
+WD_MARK=::wd:8e61c6a8b27b08a1::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -26,7 +26,7 @@ wd_fail() {
 wd_status() {
   local head state lock ts
   wd_step status
-  if [ ! -e "$WD_DEPLOY_TO/.git" ]; then wd_mark status missing "$WD_DEPLOY_TO"; return 0; fi
+  if [ ! -e "$WD_DEPLOY_TO/.git" ]; then wd_mark status missing "$WD_DEPLOY_TO"; wd_mark 'done'; return 0; fi
   cd -- "$WD_DEPLOY_TO"
   state=$(git rev-parse --absolute-git-dir)/wd
   head=$(git rev-parse --verify -q HEAD || true)
@@ -46,7 +46,8 @@ wd_status() {
   fi
   lock=
   if [ -f "$state/lock" ]; then
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\t' ' ' <"$state/lock"); fi
+    # Held without a holder line: taken by something other than a wd run, or just now.
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\t' ' ' <"$state/lock"); lock=${lock:-held by an unknown process}; fi
   fi
   wd_mark status lock "$lock"
   wd_mark 'done'

@@ -29,3 +29,11 @@ export function hostLines(text: string, host: string): string[] {
 
 /** The host's line of the Results block ("  host => ..."), or undefined. */
 export const resultLine = (out: string, host: string): string | undefined => out.split('\n').find((l) => l.startsWith(`  ${host} => `));
+
+/** wd's own progress lines in a host's output (whiskey_disk printed the same), as opposed to what its scripts said. */
+export const WD_PROGRESS: ReadonlySet<string> = new Set(['Running post script...', 'Rsyncing configuration...']);
+
+/** A host's lines without wd's progress lines: what the post scripts printed. */
+export function scriptLines(text: string, host: string): string[] {
+  return hostLines(text, host).filter((l) => !WD_PROGRESS.has(l));
+}

@@ -102,15 +102,23 @@ test('installStep: write, chain a foreign hook, leave the same hook, refuse othe
 });
 
 test("deployOptions: the hook's options for one environment's deploy; nothing hook-only carries over", () => {
-  const hookOpts = parseArgs(['hook', 'post-receive', '-p', 'deploy.yml', '-q', '-j', '3', '--to', 'shop:x', 'extra']);
+  // What `wd hook post-receive` parses, plus settings its flags do not take (a caller could still pass them).
+  const hookOpts = {
+    ...parseArgs(['hook', 'post-receive', '-p', 'deploy.yml', '-q', '-d', 'extra']),
+    project: 'shop',
+    env: 'x',
+    check: true,
+    dryRun: true,
+    json: true,
+  };
   const plain = deployOptions(hookOpts, target('production', 'main'));
   assert.is(plain.command, 'deploy');
   assert.is(plain.env, 'production');
   assert.not.ok('project' in plain);
   assert.equal(plain.rest, []);
   assert.equal([plain.check, plain.dryRun, plain.json], [false, false, false]);
-  assert.equal([plain.path, plain.quiet, plain.concurrency], ['deploy.yml', true, 3]);
-  assert.is(deployOptions(hookOpts, target('staging', 'main', 'shop')).project, 'shop');
+  assert.equal([plain.path, plain.quiet, plain.debug], ['deploy.yml', true, true]);
+  assert.is(deployOptions(hookOpts, target('staging', 'main', 'other')).project, 'other');
   assert.is(hookOpts.command, 'hook', 'the hook options are not changed');
 });
 
