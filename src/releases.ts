@@ -231,11 +231,13 @@ wd_release_changes() {
   printf '%s' "$WD_REVISION" >"$WD_RUN/revision"
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   : >"$WD_RSYNC_CHANGED_FILES"
+  # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
   if [ -z "$WD_REVISION" ]; then
-    : >"$WD_CHANGED_FILES"
-  elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git -C "$repo" -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
-    git -C "$repo" -c core.quotePath=false ls-tree -r --name-only "$WD_REVISION" >"$WD_CHANGED_FILES"
+    : >"$WD_RUN/changed"
+  elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git -C "$repo" diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+    git -C "$repo" ls-tree -z -r --name-only "$WD_REVISION" >"$WD_RUN/changed"
   fi
+  tr '\\0' '\\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
 }
 # shared_paths: each becomes a link to shared/<path>. The first time, what the
 # release has there moves to shared/ (a repository can ship a starting point);
@@ -341,6 +343,7 @@ wd_release_overlay() {
   local v='' f prev=''
   if [ -n "$WD_DEBUG" ]; then v=v; fi
   if [ -n "$1" ]; then prev=$WD_DEPLOY_TO/releases/$1; fi
+  echo "Rsyncing configuration..."
   rsync -a8$v --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_RELEASE/" >"$WD_RUN/rsync.log"
   while IFS= read -r f; do
     case $f in */) continue ;; esac
@@ -387,7 +390,11 @@ const STATUS = `wd_status() {
   fi
   lock=
   if [ -f "$state/lock" ]; then
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\\t' ' ' <"$state/lock"); fi
+    # Held without a holder line: taken by something other than a wd run, or just now.
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
+      lock=$(tr '\\t' ' ' <"$state/lock")
+      lock=\${lock:-held by an unknown process}
+    fi
   fi
   wd_mark status lock "$lock"
   wd_mark 'done'

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:ceb85bc9611a50d6::
+WD_MARK=::wd:4cf741434f32b025::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -88,7 +88,11 @@ wd_status() {
   fi
   lock=
   if [ -f "$state/lock" ]; then
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\t' ' ' <"$state/lock"); fi
+    # Held without a holder line: taken by something other than a wd run, or just now.
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
+      lock=$(tr '\t' ' ' <"$state/lock")
+      lock=${lock:-held by an unknown process}
+    fi
   fi
   wd_mark status lock "$lock"
   wd_mark 'done'

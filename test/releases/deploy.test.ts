@@ -420,6 +420,17 @@ test('config repository: rsynced into each new release before before_switch_scri
   );
 });
 
+test('wd_changed answers for names with quotes, backslashes and tabs, as git has them', async () => {
+  const odd = 'it\'s "odd"\\ \tname.txt';
+  const check = '#!/bin/bash\nname=$(<deploy/name.txt)\nif wd_changed "$name"; then echo yes; else echo no; fi >"$WD_DEPLOY_TO/../odd.log"\n';
+  const p = project({ post_deploy_script: 'deploy/odd.sh' }, { 'deploy/odd.sh': check, 'deploy/name.txt': odd });
+  ok(await p.wd('setup', 'prod'));
+  p.origin.commit('main', { [odd]: 'x\n' }, 'odd name');
+  ok(await p.wd('deploy', 'prod'));
+  assert.is(read(p.dir, 'odd.log'), 'yes\n');
+  assert.is(read(p.app, '.wd', 'changed-git'), `${odd}\n`);
+});
+
 test('--check compares origin with the live release', async () => {
   const p = project();
   ok(await p.wd('setup', 'prod'));
