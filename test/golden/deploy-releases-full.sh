@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:f32f30b76ef37650::
+WD_MARK=::wd:f7a9354a37154065::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -160,9 +160,11 @@ wd_changes() {
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
   : >"$WD_RSYNC_CHANGED_FILES"
-  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git -c core.quotePath=false diff --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_CHANGED_FILES" 2>/dev/null; then
-    git -c core.quotePath=false ls-files >"$WD_CHANGED_FILES"
+  # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
+  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+    git ls-files -z >"$WD_RUN/changed"
   fi
+  tr '\0' '\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
 }
 # strategy: releases. deploy_to holds repo/ (a bare cache), releases/NAME/ (a
 # git worktree each, NAME = <UTC time>-<short sha>), shared/, current (a
@@ -384,6 +386,7 @@ wd_post() {
   [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
   local x=
   if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  echo "Running post script..."
   wd_with_env bash $x "$WD_POST" </dev/null 9>&-
 }
 wd_rake() {
@@ -455,10 +458,20 @@ wd_busy() {
   wd_mark result busy "${holder:-unknown holder}"
   exit 75
 }
+# After a timeout or an abort the body's leader is gone, but what it started
+# may not be (a post script deaf to TERM): up to 5 s, then KILL the group.
+wd_reap() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    kill -0 -- "-$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
 # Detached from the connection: its own process group, stdin empty, output
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
-  local rc=0 started=$SECONDS t why result step prev rev watchdog=
+  local rc=0 started=$SECONDS t why result step prev rev log watchdog=
   TZ=UTC0 printf -v t '%(%Y-%m-%dT%H:%M:%SZ)T' -1
   wd_step lock
   exec 9>>"$WD_STATE/lock"
@@ -478,6 +491,7 @@ wd_job() {
   set +m
   printf '%s' "$WD_BODY" >"$WD_RUN/body.pid"
   wait "$WD_BODY" || rc=$?
+  if [ -f "$WD_RUN/why" ]; then wd_reap "$WD_BODY"; fi
   if [ -n "$watchdog" ]; then kill -- "-$watchdog" 2>/dev/null || true; fi
   why='' step='' prev='' rev=''
   if [ -f "$WD_RUN/why" ]; then why=$(<"$WD_RUN/why"); fi
@@ -494,7 +508,9 @@ wd_job() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%ss\n' "$t" "$WD_BY" "$WD_VERSION" "$WD_COMMAND" "$WD_BRANCH" "${prev:--}" "${rev:--}" "$result" "$((SECONDS - started))" >>"$WD_STATE/history"
     if [ "$(wc -l <"$WD_STATE/history")" -gt 1000 ]; then tail -n 1000 "$WD_STATE/history" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"; fi
     mkdir -p -- "$WD_STATE/logs"
-    ln -f -- "$WD_RUN/log" "$WD_STATE/logs/${t//:/}-$WD_COMMAND.log" 2>/dev/null || cp -- "$WD_RUN/log" "$WD_STATE/logs/${t//:/}-$WD_COMMAND.log"
+    # The run's own suffix: two runs within one second keep two logs.
+    log="$WD_STATE/logs/${t//:/}-$WD_COMMAND-${WD_RUN##*.}.log"
+    ln -f -- "$WD_RUN/log" "$log" 2>/dev/null || cp -- "$WD_RUN/log" "$log"
     # Bounded: the newest 20 logs.
     ls -1t -- "$WD_STATE/logs" | tail -n +21 | while IFS= read -r f; do rm -f -- "$WD_STATE/logs/$f"; done
   fi
