@@ -212,7 +212,8 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   const { plans, scripts } = prepared;
   if (plans.length === 0 && !opts.json) {
     io.stdout.write(`No deployments to report.\n`);
-    if (opts.only !== undefined) io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
+    if (opts.only !== undefined)
+      io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
     return { code: 0, results: [] };
   }
   if (opts.dryRun) {

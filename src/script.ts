@@ -37,7 +37,7 @@ export function buildScript(plan: HostPlan): BuiltScript {
     [HELPERS],
     plan.action === 'status' ? [] : [POST_HELPERS],
     plan.run.debug ? ['set -x'] : [],
-    releases ? releaseBody(plan) : plan.action === 'status' ? statusBody(plan) : [...body(plan), PREPARE, JOB, 'wd_main'],
+    releases ? releaseBody(plan) : plan.action === 'status' ? statusBody() : [...body(plan), PREPARE, JOB, 'wd_main'],
     ['exit', '}'],
   ];
   const { script, mark } = withToken(parts.flat().join('\n') + '\n');
@@ -84,7 +84,9 @@ function vars(plan: HostPlan): string[] {
   }
   // rake_env reaches post scripts and rake only, through this function, and
   // never through xtrace: --debug must not print secrets.
-  const assigns = Object.entries(plan.env).map(([k, v]) => `${k}=${quote(v)} `).join('');
+  const assigns = Object.entries(plan.env)
+    .map(([k, v]) => `${k}=${quote(v)} `)
+    .join('');
   L.push(
     'wd_with_env() {',
     '  { set +x; } 2>/dev/null',
@@ -136,21 +138,11 @@ function body(plan: HostPlan): string[] {
   const L = [SYNC, plan.config ? OVERLAY : '', HOOKS, 'wd_body() {'];
   if (plan.action === 'rollback') L.push(...ROLLBACK_STEPS);
   else L.push(...(plan.action === 'setup' ? SETUP_STEPS : DEPLOY_STEPS)(plan));
-  L.push(
-    '  wd_step changes',
-    '  wd_changes',
-  );
+  L.push('  wd_step changes', '  wd_changes');
   if (plan.config) {
     L.push('  wd_overlay');
   }
-  L.push(
-    `  wd_step ${plan.postKey}`,
-    `  wd_post ${plan.postKey}`,
-    `  wd_rake ${plan.rakeTask}`,
-    "  wd_mark 'done'",
-    '  : >"$WD_RUN/done"',
-    '}',
-  );
+  L.push(`  wd_step ${plan.postKey}`, `  wd_post ${plan.postKey}`, `  wd_rake ${plan.rakeTask}`, "  wd_mark 'done'", '  : >"$WD_RUN/done"', '}');
   return L.filter((l) => l !== '');
 }
 
@@ -174,11 +166,7 @@ function SETUP_STEPS(plan: HostPlan): string[] {
 }
 
 function DEPLOY_STEPS(plan: HostPlan): string[] {
-  const L = [
-    '  cd -- "$WD_DEPLOY_TO"',
-    '  WD_PREVIOUS_REVISION=$(wd_deployed)',
-    '  wd_mark previous "$WD_PREVIOUS_REVISION"',
-  ];
+  const L = ['  cd -- "$WD_DEPLOY_TO"', '  WD_PREVIOUS_REVISION=$(wd_deployed)', '  wd_mark previous "$WD_PREVIOUS_REVISION"'];
   if (plan.config) {
     L.push(`  [ -e "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"`);
   }
@@ -186,7 +174,9 @@ function DEPLOY_STEPS(plan: HostPlan): string[] {
     L.push(
       '  wd_step check',
       '  if ! wd_stale "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION"' +
-        (plan.config ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"' : '') +
+        (plan.config
+          ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"'
+          : '') +
         '; then',
       '    echo "No changes to deploy."',
       '    wd_mark revision "$WD_PREVIOUS_REVISION"',
@@ -500,7 +490,7 @@ wd_main() {
 
 // ---------------------------------------------------------------- status
 
-function statusBody(plan: HostPlan): string[] {
+function statusBody(): string[] {
   return [
     `wd_status() {
   local head state lock ts
