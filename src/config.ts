@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { ConfigError, didYouMean, printable } from './errors.js';
-import { DOMAIN_KEY_NAMES, KEY_NAMES, KEYS, STRATEGIES, parseBatch, type Batch, type Strategy } from './keys.js';
+import { DOMAIN_KEY_NAMES, KEY_NAMES, STRATEGIES, parseBatch, type Batch, type Strategy } from './keys.js';
 import { parseSshOptions, splitDomain, type SshArgs } from './ssh/options.js';
 import { RubyFloat, loadYaml, positionOf, rubyString } from './yaml11.js';
 
@@ -631,5 +631,3 @@ export function configFromSource(source: Source, project: string | undefined, en
   return validateEnv(picked.raw, { source: source.name, env: picked.env, ...(picked.project ? { project: picked.project } : {}) });
 }
 
-/** Every key a starter or schema may show (re-exported for callers that only import config). */
-export { KEYS };

@@ -18,7 +18,7 @@ export interface CommandSpec {
 }
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
-  { name: 'setup', args: '<env>', summary: 'clone the repository on every host, check out the branch, run post_setup_script' },
+  { name: 'setup', args: '<env>', summary: 'make deploy_to a checkout of the repository on every host (or refresh it), run post_setup_script' },
   { name: 'deploy', args: '<env>', summary: 'fetch, check out, reset --hard origin/<branch>, run post_deploy_script' },
   { name: 'status', args: '<env>', summary: 'per host: revision, branch, last deploy and its result, lock holder' },
   { name: 'rollback', args: '<env>', summary: 'every host back one successful deploy (or to --rev REV)' },
@@ -45,6 +45,8 @@ export interface FlagSpec {
 
 const HOSTS = HOST_COMMANDS;
 const ALL = COMMANDS;
+// The flags of the deploys `wd hook post-receive` runs; it passes them on.
+const RUN: readonly Command[] = [...HOSTS, 'hook'];
 
 export const FLAGS: readonly FlagSpec[] = [
   { name: 'to', short: 't', type: 'string', value: 'ENV|PROJECT:ENV', commands: HOSTS, help: 'the environment, whiskey_disk style (rollback: the revision, when <env> is given)' },
@@ -52,18 +54,18 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'only', short: 'o', type: 'string', value: 'HOST', commands: HOSTS, help: 'act on this one host (as written in domain, or without user@)' },
   { name: 'roles', short: 'r', type: 'string', value: 'a,b', commands: HOSTS, help: 'act on hosts having any of these roles' },
   { name: 'check', short: 'c', type: 'boolean', commands: ['deploy'], help: 'skip hosts already at the remote branch head ("No changes to deploy.")' },
-  { name: 'debug', short: 'd', type: 'boolean', commands: [...HOSTS, 'hook'], help: "trace the remote script (set -x) and show git's own output" },
+  { name: 'debug', short: 'd', type: 'boolean', commands: RUN, help: "trace the remote script (set -x) and show git's own output" },
   { name: 'dry-run', short: 'n', type: 'boolean', commands: HOSTS, help: 'print the exact script each host would run; contact nothing' },
-  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: HOSTS, help: 'at most N hosts at once (default: all, up to 256)' },
-  { name: 'timeout', type: 'string', value: 'S', commands: HOSTS, help: "seconds the whole script may run on a host (default: the config's timeout, else none)" },
-  { name: 'connect-timeout', type: 'string', value: 'S', commands: HOSTS, help: "seconds to connect to a host (default: the config's connect_timeout, else 20)" },
-  { name: 'batch', type: 'string', value: 'N|N%', commands: ['setup', 'deploy', 'rollback'], help: 'deploy in waves of N hosts (or N% of them); no further wave after a failure' },
-  { name: 'canary', type: 'boolean', commands: ['deploy', 'rollback'], help: 'one host first, the rest only if it succeeds' },
-  { name: 'wait-lock', type: 'string', value: 'S', commands: ['setup', 'deploy', 'rollback'], help: "wait up to S seconds for another run's lock on a host instead of failing" },
+  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: RUN, help: 'at most N hosts at once (default: all, up to 256)' },
+  { name: 'timeout', type: 'string', value: 'S', commands: RUN, help: "seconds the whole script may run on a host (default: the config's timeout, else none)" },
+  { name: 'connect-timeout', type: 'string', value: 'S', commands: RUN, help: "seconds to connect to a host (default: the config's connect_timeout, else 20)" },
+  { name: 'batch', type: 'string', value: 'N|N%', commands: ['setup', 'deploy', 'rollback', 'hook'], help: 'deploy in waves of N hosts (or N% of them); no further wave after a failure' },
+  { name: 'canary', type: 'boolean', commands: ['deploy', 'rollback', 'hook'], help: 'one host first, the rest only if it succeeds' },
+  { name: 'wait-lock', type: 'string', value: 'S', commands: ['setup', 'deploy', 'rollback', 'hook'], help: "wait up to S seconds for another run's lock on a host instead of failing" },
   { name: 'history', type: 'string', value: 'N', commands: ['status'], help: 'also show the last N history lines of each host' },
   { name: 'rev', type: 'string', value: 'REV', commands: ['rollback'], help: 'roll back to this revision instead of the previous successful deploy' },
   { name: 'json', type: 'boolean', commands: HOSTS, help: 'machine-readable result on stdout; host output goes to stderr' },
-  { name: 'quiet', short: 'q', type: 'boolean', commands: [...HOSTS, 'hook'], help: 'only failures and the summary' },
+  { name: 'quiet', short: 'q', type: 'boolean', commands: RUN, help: 'only failures and the summary' },
   { name: 'force', type: 'boolean', commands: ['setup', 'deploy', 'rollback', 'init', 'hook'], help: "go ahead where wd would refuse: overwrite a file (init), wd's own hook (hook), local changes on a host" },
   { name: 'repo', type: 'string', value: 'PATH', commands: ['hook'], help: 'the bare repository whose hook to install (default: the current one)' },
   { name: 'list-envs', type: 'boolean', commands: ['completion'], help: 'print the environments of the discovered config, one a line', hidden: true },

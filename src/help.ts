@@ -35,7 +35,8 @@ ${optionLines(FLAGS, whichCommands)}
 Config: --path, or the first of config/deploy/<project>/<env>.yml, config/deploy/<project>.yml,
 config/deploy/<env>.yml, config/<env>.yml, config/deploy.yml, then the same without config/.
 
-Exit status: 0 every host succeeded, 1 one or more hosts failed, 2 usage or configuration error.
+Exit status: 0 every host succeeded, 1 one or more hosts failed, 2 usage or configuration error,
+130 interrupted (after the summary of what finished).
 Docs: README.md and docs/ in the package.
 `;
 }
@@ -43,9 +44,10 @@ Docs: README.md and docs/ in the package.
 const PER: Partial<Record<Command, { usage: string; text: string }>> = {
   setup: {
     usage: 'wd setup <env> [options]',
-    text: `On every host of <env>: create deploy_to's parent, clone repository there (or say
-"Repository already cloned to [PATH].  Skipping."), check out branch, clone and rsync the
-config repository if configured, then run post_setup_script and rake deploy:post_setup.`,
+    text: `On every host of <env>: make deploy_to a git checkout of repository (git init and fetch
+the branch; when one is there, say "Repository already cloned to [PATH].  Skipping." and
+refresh it as a deploy would), the same for the config repository and its rsync if configured,
+then run post_setup_script and rake deploy:post_setup.`,
   },
   deploy: {
     usage: 'wd deploy <env> [options]',

@@ -1,7 +1,7 @@
 // argv → options → command. The one catch: typed errors become a message and
 // exit 2; a host failing is a result (exit 1), never an exception.
 import { parseArgs, type Options } from './args.js';
-import { WdError, UsageError } from './errors.js';
+import { UsageError, WdError } from './errors.js';
 import { helpText } from './help.js';
 import type { Io } from './run.js';
 import { VERSION } from './version.js';
@@ -13,6 +13,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof WdError) {
       io.stderr.write(`wd: ${e.message}\n`);
+      // A machine asked for JSON: it gets a JSON document even when nothing ran.
+      if (argv.includes('--json')) io.stdout.write(JSON.stringify({ version: VERSION, status: 'error', error: { kind: e instanceof UsageError ? 'usage' : 'config', message: e.message } }, null, 2) + '\n');
       return e.exitCode;
     }
     io.stderr.write(`wd: internal error (please report it): ${(e as Error).stack ?? String(e)}\n`);

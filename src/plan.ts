@@ -14,6 +14,8 @@ export interface RunFlags {
   force: boolean;
   /** Seconds for the whole script on the host; 0: no limit. */
   timeout: number;
+  /** Seconds to connect to a host (wins over ConnectTimeout from ssh_options and ~/.ssh/config). */
+  connectTimeout?: number;
   /** Seconds to wait for another run's lock; 0: fail at once. */
   waitLock: number;
   /** user@client-host, for the history and the lock. */
@@ -64,9 +66,9 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
     const only = flags.only;
     // whiskey_disk matched --only against the host without its user; accept both.
     hosts = hosts.filter((h) => h.name === only || stripUser(h.name) === only || stripUser(h.name) === stripPort(only) || stripPort(stripUser(h.name)) === only);
-    if (hosts.length === 0) {
-      throw new UsageError(`--only '${only}' matches no host of environment '${env.environment}' in ${env.source}. Hosts: ${env.hosts.map((h) => h.name).join(', ')}.`);
-    }
+    // No match is no work, not an error (whiskey_disk: "No deployments to report."): the same
+    // cron line `wd deploy --only=$(hostname)` runs on every machine, most of which are no host.
+    if (hosts.length === 0) return [];
   }
   if (flags.roles.length > 0) {
     const want = flags.roles;

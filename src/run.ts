@@ -6,13 +6,14 @@ import { hostname, homedir, userInfo } from 'node:os';
 import type { Options } from './args.js';
 import { configFromSource, loadConfig, type Batch, type EnvConfig } from './config.js';
 import { cachedReader } from './files.js';
-import { dim, useColor, type Stream } from './output.js';
+import { dim, sanitize, useColor, type Stream } from './output.js';
 import { planHosts, waves, type Action, type HostPlan, type RunFlags } from './plan.js';
 import { Progress } from './progress.js';
 import { exitCode, jsonReport, statusTable, summary } from './report.js';
 import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
 import { buildScript, type BuiltScript } from './script.js';
 import { LocalTransport } from './transport/local.js';
+import { VERSION } from './version.js';
 import type { Transport } from './transport/types.js';
 
 export interface Io {
@@ -38,8 +39,8 @@ export async function loadEnv(opts: Pick<Options, 'path' | 'project' | 'env'>, c
 }
 
 /** Who runs this, for the history and the lock on each host. */
-function whoAmI(io: Io): string {
-  let user = io.env['USER'] ?? io.env['LOGNAME'];
+export function whoAmI(env: NodeJS.ProcessEnv): string {
+  let user = env['USER'] ?? env['LOGNAME'];
   try {
     user ??= userInfo().username;
   } catch {
@@ -56,7 +57,8 @@ export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
     force: opts.force,
     timeout: opts.timeout ?? env.timeout ?? 0,
     waitLock: opts.waitLock ?? 0,
-    by: whoAmI(io),
+    by: whoAmI(io.env),
+    ...((opts.connectTimeout ?? env.connectTimeout) !== undefined ? { connectTimeout: (opts.connectTimeout ?? env.connectTimeout)! } : {}),
     history: opts.history ?? 0,
     ...(opts.rev !== undefined ? { rollbackTo: opts.rev } : {}),
   };
@@ -69,17 +71,23 @@ export async function prepare(action: Action, env: EnvConfig, opts: Options, io:
   return { env, plans, scripts };
 }
 
-// ssh2 and the ssh_config parser cost ~100 ms to load: only pay that when a host needs SSH.
-export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
-  if (plan.host.local) return new LocalTransport(io.env, io.cwd);
-  const [{ resolveSsh }, { SshTransport, defaultSshDeps }] = await Promise.all([import('./ssh/options.js'), import('./ssh/transport.js')]);
+/** How to reach a host over SSH (~/.ssh/config included); a problem is a ConfigError, found by --dry-run too. */
+async function sshSettings(plan: HostPlan, io: Io, readFile: (path: string) => string | undefined) {
+  const { resolveSsh } = await import('./ssh/options.js');
   const home = io.env['HOME'] ?? homedir();
-  const settings = resolveSsh(plan.host.name, plan.host.ssh, {
+  return resolveSsh(plan.host.name, plan.host.ssh, {
     home,
     localUser: io.env['USER'] ?? userInfo().username,
     ...(io.env['SSH_AUTH_SOCK'] ? { agentSocket: io.env['SSH_AUTH_SOCK'] } : {}),
+    ...(plan.run.connectTimeout !== undefined ? { connectTimeoutSec: plan.run.connectTimeout } : {}),
     readFile,
   });
+}
+
+// ssh2 costs ~100 ms to load: only pay that when a host needs SSH and something will run.
+export async function transportFor(plan: HostPlan, io: Io, readFile = cachedReader()): Promise<Transport> {
+  if (plan.host.local) return new LocalTransport(io.env, io.cwd);
+  const [settings, { SshTransport, defaultSshDeps }] = await Promise.all([sshSettings(plan, io, readFile), import('./ssh/transport.js')]);
   return new SshTransport(settings, { ...defaultSshDeps, readFile });
 }
 
@@ -92,6 +100,10 @@ export interface ExecuteOptions {
   canary?: boolean;
   /** The live status line (terminal) or keep-alive lines (CI); default on. */
   progress?: boolean;
+  /** Each output line of each host, unprefixed, instead of writing to io.stdout/io.stderr. */
+  onLine?(host: string, line: string, stream: 'stdout' | 'stderr'): void;
+  /** Aborted: the running hosts are told to stop (as a second Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 // --debug traces post scripts (bash -x), and a trace shows the values of
@@ -144,6 +156,9 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
       io.stderr.write(`wd: aborting ${running.size} running host(s): their runs are stopped and recorded as interrupted.\n`);
     }
   });
+  const onSignal = (): void => abortRunning.abort();
+  o.signal?.addEventListener('abort', onSignal, { once: true });
+  if (o.signal?.aborted) abortRunning.abort();
   progress.start(p.plans.map((plan) => plan.host.name));
   try {
     const timeoutSec = p.plans[0]?.run.timeout ?? 0;
@@ -154,7 +169,8 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
         stdout: progress.wrap(masked(o.hostOut ?? io.stdout)),
         stderr: progress.wrap(masked(io.stderr)),
         quiet: o.quiet ?? false,
-        prefix: (h) => `${dim(color, h.padEnd(width) + ' |')} `,
+        prefix: (h) => (o.onLine ? '' : `${dim(color, sanitize(h).padEnd(width) + ' |')} `),
+        ...(o.onLine ? { hostStreams: (h: string) => lineStreams(h, o.onLine!) } : {}),
         now: io.now,
         waves: waves(p.plans.length, o.batch, o.canary ?? false),
         stopStarting: stopStarting.signal,
@@ -167,14 +183,26 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
           running.delete(h);
           progress.done(h, ok);
         },
-        ...(timeoutSec > 0 ? { timeoutSec } : {}),
+        ...(timeoutSec > 0 ? { timeoutSec, waitLockSec: p.plans[0]?.run.waitLock ?? 0 } : {}),
       },
     );
     return { results, interrupted: interrupts > 0 };
   } finally {
     progress.stop();
     off?.();
+    o.signal?.removeEventListener('abort', onSignal);
   }
+}
+
+/** Streams that hand each whole line (the runner writes one line per call, ending in \n) to onLine. */
+function lineStreams(host: string, onLine: NonNullable<ExecuteOptions['onLine']>): { stdout: Stream; stderr: Stream } {
+  const to = (stream: 'stdout' | 'stderr'): Stream => ({
+    write(t: string) {
+      for (const line of t.split('\n').slice(0, -1)) onLine(host, line, stream);
+      return true;
+    },
+  });
+  return { stdout: to('stdout'), stderr: to('stderr') };
 }
 
 /** The CLI's setup/deploy/rollback/status. */
@@ -183,6 +211,21 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
   const { plans, scripts } = prepared;
+  if (plans.length === 0 && !opts.json) {
+    io.stdout.write(`No deployments to report.\n`);
+    if (opts.only !== undefined) io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
+    return { code: 0, results: [] };
+  }
+  if (opts.dryRun) {
+    // What a real run would reject, a dry run rejects too.
+    const readFile = cachedReader();
+    await Promise.all(plans.filter((p) => !p.host.local).map((p) => sshSettings(p, io, readFile)));
+  }
+  if (opts.dryRun && opts.json) {
+    const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
+    io.stdout.write(JSON.stringify({ version: VERSION, command: action, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');
+    return { code: 0, results: [] };
+  }
   if (opts.dryRun) {
     plans.forEach((p, i) => {
       io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`);

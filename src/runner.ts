@@ -40,9 +40,13 @@ export interface RunOptions {
   quiet: boolean;
   /** Prefix for a host's lines, e.g. "web1 | " padded. */
   prefix(host: string): string;
+  /** Per-host streams instead of stdout/stderr (the library's onLine). */
+  hostStreams?(host: string): { stdout: Stream; stderr: Stream };
   now(): number;
   /** Seconds the host enforces on the script (0: none); the client waits a little longer. */
   timeoutSec?: number;
+  /** Seconds a host may wait for its lock before the script's clock starts (--wait-lock). */
+  waitLockSec?: number;
   /** Waves: sizes of consecutive groups; no wave starts after one with a failure. */
   waves?: number[];
   /** Aborted: start no new host (first Ctrl-C). */
@@ -112,10 +116,11 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
   const fields: Record<string, string> = {};
   const history: string[] = [];
   o.onStep?.(job.name, 'connecting');
+  const streams = o.hostStreams?.(job.name) ?? { stdout: o.stdout, stderr: o.stderr };
   const out = new HostOutput({
     prefix: o.prefix(job.name),
-    stdout: o.stdout,
-    stderr: o.stderr,
+    stdout: streams.stdout,
+    stderr: streams.stderr,
     hold: o.quiet,
     mark: job.mark,
     onMark: (f) => {
@@ -138,7 +143,7 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
   // The client's own deadline, a little after the host's: a host that does not answer is cut off.
   const abort = new AbortController();
   let clientTimedOut = false;
-  const timer = o.timeoutSec ? setTimeout(() => ((clientTimedOut = true), abort.abort()), o.timeoutSec * 1000 + CLIENT_TIMEOUT_SLACK_MS) : undefined;
+  const timer = o.timeoutSec ? setTimeout(() => ((clientTimedOut = true), abort.abort()), (o.timeoutSec + (o.waitLockSec ?? 0)) * 1000 + CLIENT_TIMEOUT_SLACK_MS) : undefined;
   const onAbortRunning = (): void => abort.abort();
   o.abortRunning?.addEventListener('abort', onAbortRunning, { once: true });
   if (o.abortRunning?.aborted) abort.abort();
@@ -172,7 +177,7 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
     status = 'timeout';
     reason = `timed out after ${o.timeoutSec}s${during}: the host did not answer`;
   } else if (r.error !== undefined) reason = step ? `${r.error} (during ${stepWords(step)})` : r.error;
-  else if (r.exitCode !== 0 || r.signal) reason = said !== undefined && step !== 'post_deploy_script' && step !== 'post_setup_script' ? said : failureReason(step, r.exitCode, r.signal, out.lastError);
+  else if (r.exitCode !== 0 || r.signal) reason = said ?? failureReason(step, r.exitCode, r.signal, out.lastError);
   else if (!finished) reason = `the script stopped without finishing${step ? ` (last step: ${stepWords(step)})` : ''}`;
   if (reason === undefined) status = unchanged ? 'unchanged' : 'succeeded';
   const ok = reason === undefined;

@@ -185,6 +185,7 @@ function DEPLOY_STEPS(plan: HostPlan): string[] {
         (plan.config ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"' : '') +
         '; then',
       '    echo "No changes to deploy."',
+      '    wd_mark revision "$WD_PREVIOUS_REVISION"',
       '    wd_mark unchanged',
       '    : >"$WD_RUN/unchanged"',
       '    exit 0',
@@ -327,6 +328,7 @@ wd_overlay() {
   [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
   local v=
   if [ -n "$WD_DEBUG" ]; then v=v; fi
+  echo "Rsyncing configuration..."
   rsync -a8$v --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_RUN/rsync.log"
   grep -v '/$' "$WD_RUN/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
 }`;
@@ -339,6 +341,7 @@ wd_post() {
   [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
   local x=
   if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  echo "Running post script..."
   wd_with_env bash $x "$WD_POST" </dev/null 9>&-
 }
 wd_rake() {
@@ -541,6 +544,6 @@ function statusBody(plan: HostPlan): string[] {
   wd_mark status lock "$lock"
   wd_mark 'done'
 }`,
-    'wd_status',
+    'wd_status </dev/null',
   ];
 }

@@ -91,7 +91,7 @@ test('each command accepts only its own flags', () => {
   usage(['init', '--only', 'x'], /^--only does not apply to 'wd init'/);
   usage(['deploy', 'prod', '--history', '3'], /^--history does not apply to 'wd deploy'; it is an option of: wd status\./);
   usage(['deploy', 'prod', '--rev', 'x'], /^--rev does not apply to 'wd deploy'/);
-  usage(['status', 'prod', '--canary'], /^--canary does not apply to 'wd status'; it is an option of: wd deploy, wd rollback\./);
+  usage(['status', 'prod', '--canary'], /^--canary does not apply to 'wd status'; it is an option of: wd deploy, wd rollback, wd hook\./);
   usage(['hook', 'install', '--list-envs'], /^--list-envs does not apply to 'wd hook'/);
   // A flag's value is never taken for a flag, and a flag never for a value: as minimist reads them.
   assert.equal([parseArgs(['deploy', 'prod', '-p', '-', '-c']).path, parseArgs(['deploy', 'prod', '-p', 'c.yml', '-c']).check], ['-', true]);

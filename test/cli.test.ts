@@ -75,14 +75,14 @@ test('local setup then deploy: files, output lines, summary, exit 0', async () =
   const app = join(dir, "my app's dir");
   const s = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(s.stderr, '');
-  assert.is(durations(s.stdout), `local | setup in ${app}: hi $(there) 'you'\nlocal | at ${origin.head('main').slice(0, 7)}\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(durations(s.stdout), `local | Running post script...\nlocal | setup in ${app}: hi $(there) 'you'\nlocal | at ${origin.head('main').slice(0, 7)}\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
   assert.is(s.code, 0);
   assert.is(readFileSync(join(app, 'app.txt'), 'utf8'), 'v1\n');
   const before = origin.head('main');
   const after = origin.commit('main', { 'app.txt': 'v2\n' });
   const d = await runWd(['deploy', 'prod'], { cwd: dir });
   assert.is(d.code, 0);
-  assert.is(durations(d.stdout), `local | deployed v2 from ${before.slice(0, 7)} to ${after.slice(0, 7)}\nlocal | app.txt changed\nlocal | hooks unchanged\nlocal | stdin was empty\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(durations(d.stdout), `local | Running post script...\nlocal | deployed v2 from ${before.slice(0, 7)} to ${after.slice(0, 7)}\nlocal | app.txt changed\nlocal | hooks unchanged\nlocal | stdin was empty\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
   assert.is(git(app, 'rev-parse', 'HEAD'), after);
   // Setup again: already cloned.
   const again = await runWd(['setup', 'prod'], { cwd: dir });
@@ -94,7 +94,7 @@ test('a failing post script: exit 1 and the reason in the summary', async () => 
   const { dir } = project(({ origin }) => `prod:\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_setup_script: fail.sh\n`, { 'fail.sh': 'echo about to fail\nexit 3\n' });
   const r = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(r.code, 1);
-  assert.is(durations(r.stdout), 'local | about to fail\nResults:\n  local => failed: post_setup_script exited 3 (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n');
+  assert.is(durations(r.stdout), 'local | Running post script...\nlocal | about to fail\nResults:\n  local => failed: post_setup_script exited 3 (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n');
 });
 
 test('deploy before setup fails with the next step to take', async () => {
@@ -119,7 +119,7 @@ test('--json: one object on stdout, host output on stderr', async () => {
   const { dir, origin } = project(({ origin }) => `prod:\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_setup_script: hi.sh\n`, { 'hi.sh': 'echo hi\n' });
   const r = await runWd(['setup', 'prod', '--json'], { cwd: dir });
   assert.is(r.code, 0);
-  assert.is(r.stderr, 'local | hi\n');
+  assert.is(r.stderr, 'local | Running post script...\nlocal | hi\n');
   const j = JSON.parse(r.stdout) as { status: string; hosts: Array<{ host: string; status: string; revision: string }> };
   assert.is(j.status, 'succeeded');
   assert.is(j.hosts[0]!.host, 'local');

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { git } from './helpers/git.js';
+import { show } from './helpers/output.js';
 import {
   assertLine, assertSummary, currentSshdGate, hostLine, sshdGate, SSHD_MISSING, startWorld, type FakeHost, type World,
 } from './helpers/e2e-fixture.js';
@@ -55,7 +56,6 @@ const read = (h: FakeHost, dir: string, path: string): string => readFileSync(at
 const headOf = (h: FakeHost, dir: string): string => git(at(h, dir), 'rev-parse', 'HEAD');
 const branchOf = (h: FakeHost, dir: string): string => git(at(h, dir), 'rev-parse', '--abbrev-ref', 'HEAD');
 const originFile = (branch: string, path: string): string => git(w.origin.url, 'show', `refs/heads/${branch}:${path}`) + '\n';
-const show = (r: WdRun): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 /** Setup with the given env keys; asserts it succeeded everywhere. */
 async function setup(env: Record<string, unknown>, list = hosts): Promise<string> {

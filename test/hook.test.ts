@@ -3,61 +3,18 @@
 // they cause checked on the target (files, revision, output, log).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, makeOrigin, type Origin } from './helpers/git.js';
+import { git } from './helpers/git.js';
+import { gitAsync, project, push, remote } from './helpers/hook-project.js';
+import { both, readIfExists as read } from './helpers/output.js';
 import { closeFixtures, sshFixture } from './helpers/ssh-fixture.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
-import { runProcess, runWd, type WdRun } from './helpers/wd.js';
-import { pushedBranches } from '../src/hook/hook.js';
+import { runWd } from './helpers/wd.js';
+import { pushedBranches } from '../src/hook/plan.js';
 
 test.after.each(closeFixtures);
 test.after(cleanup);
-
-const read = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-const both = (r: { stdout: string; stderr: string }): string => r.stdout + r.stderr;
-/** git's `remote: ` lines, without the padding git adds to clear the line. */
-const remote = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('remote: ')).map((l) => l.slice(8).trimEnd());
-
-interface EnvSpec {
-  branch?: string;
-  onPush?: boolean;
-  extra?: Record<string, unknown>;
-}
-
-/** An origin (the bare repository pushed to), a deploy.yml of local environments deploying into tmp dirs, each set up. */
-async function project(envs: Record<string, EnvSpec>, files: Record<string, string> = {}) {
-  const origin = makeOrigin('origin', files);
-  const dir = tmpDir('wd-hook-');
-  const deployTo = (name: string): string => join(dir, 'targets', name);
-  const data: Record<string, unknown> = {};
-  for (const [name, e] of Object.entries(envs)) {
-    data[name] = { domain: 'local', deploy_to: deployTo(name), repository: origin.url, branch: e.branch ?? 'main', ...(e.onPush ? { deploy_on_push: true } : {}), ...e.extra };
-  }
-  const config = join(dir, 'deploy.yml');
-  writeFileSync(config, JSON.stringify(data, null, 2) + '\n');
-  for (const name of Object.keys(envs)) {
-    const r = await runWd(['setup', name, '-p', config], { cwd: dir });
-    assert.is(r.code, 0, both(r));
-  }
-  return { origin, dir, config, deployTo, install: (...args: string[]) => runWd(['hook', 'install', '--repo', origin.url, '-p', config, ...args], { cwd: dir }) };
-}
-
-/** Async git (the in-process ssh server shares this event loop), not steered by a GIT_DIR of ours. */
-const gitAsync = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<WdRun> =>
-  runProcess('git', args, { cwd, env: { GIT_DIR: undefined, GIT_WORK_TREE: undefined, GIT_INDEX_FILE: undefined, ...env } });
-
-/** Commit files on branch in the origin's work clone and `git push` it for real; returns the sha and git's output. */
-async function push(o: Origin, branch: string, files: Record<string, string>, env: NodeJS.ProcessEnv = {}): Promise<{ sha: string; run: WdRun }> {
-  git(o.work, 'checkout', '-q', branch);
-  for (const [p, text] of Object.entries(files)) writeFileSync(join(o.work, p), text);
-  git(o.work, 'add', '-A');
-  git(o.work, 'commit', '-q', '-m', `push to ${branch}`);
-  const sha = git(o.work, 'rev-parse', 'HEAD');
-  const run = await gitAsync(o.work, ['push', 'origin', `${branch}:refs/heads/${branch}`], env);
-  assert.is(run.code, 0, both(run));
-  return { sha, run };
-}
 
 test('pushedBranches: branch updates only; deletions, tags and blank lines deploy nothing', () => {
   const a = 'a'.repeat(40);

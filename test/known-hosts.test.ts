@@ -2,8 +2,8 @@
 // where it has an opinion (hashing, fingerprints).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { addKnownHost, describeKey, findEntries, hostId, knownTypes, verdict } from '../src/ssh/known-hosts.js';
@@ -94,11 +94,45 @@ test('describeKey: type, blob and the fingerprint ssh-keygen -lf prints', async 
 
 test('addKnownHost: creates the directory and appends one line, mode 0600', () => {
   const file = join(tmpDir(), 'new', '.ssh', 'known_hosts');
-  addKnownHost(file, '[127.0.0.1]:2222', 'ssh-ed25519', K1);
-  addKnownHost(file, 'web1', 'ssh-ed25519', K2);
+  assert.equal(addKnownHost(file, '[127.0.0.1]:2222', 'ssh-ed25519', K1), { kind: 'added' });
+  assert.equal(addKnownHost(file, 'web1', 'ssh-ed25519', K2), { kind: 'added' });
   assert.is(readFileSync(file, 'utf8'), `[127.0.0.1]:2222 ssh-ed25519 ${K1}\nweb1 ssh-ed25519 ${K2}\n`);
   assert.is(statSync(file).mode & 0o777, 0o600);
   assert.is(verdict([{ file, text: readFileSync(file, 'utf8') }], '[127.0.0.1]:2222', 'ssh-ed25519', K1).kind, 'match');
+});
+
+test('addKnownHost: a key already there is not added again; another key for the host is a mismatch', () => {
+  const file = join(tmpDir(), 'known_hosts');
+  writeFileSync(file, `# no final newline`);
+  addKnownHost(file, 'web1', 'ssh-ed25519', K1);
+  assert.equal(addKnownHost(file, 'web1', 'ssh-ed25519', K1), { kind: 'match', entry: { file, line: 2, keyType: 'ssh-ed25519', key: K1 } });
+  assert.equal(addKnownHost(file, 'web1', 'ssh-ed25519', K2), { kind: 'mismatch', entries: [{ file, line: 2, keyType: 'ssh-ed25519', key: K1 }] });
+  assert.is(readFileSync(file, 'utf8'), `# no final newline\nweb1 ssh-ed25519 ${K1}\n`);
+  assert.equal(readdirSync(join(file, '..')), ['known_hosts']);
+});
+
+test('addKnownHost: waits for another process holding the lock, then sees its line', async () => {
+  const file = join(tmpDir(), 'known_hosts');
+  const lock = `${file}.wd-lock`;
+  // The other wd: takes the lock, appends the same key a little later, lets go.
+  const other = spawn(process.execPath, ['-e', `
+    const fs = require('fs');
+    fs.writeFileSync(${JSON.stringify(lock)}, process.pid + '\\n', { flag: 'wx' });
+    setTimeout(() => { fs.appendFileSync(${JSON.stringify(file)}, 'web1 ssh-ed25519 ${K1}\\n'); fs.rmSync(${JSON.stringify(lock)}); }, 300);
+  `], { stdio: 'inherit' });
+  const exited = new Promise((r) => other.on('exit', r));
+  while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+  assert.is(addKnownHost(file, 'web1', 'ssh-ed25519', K1).kind, 'match');
+  await exited;
+  assert.is(readFileSync(file, 'utf8'), `web1 ssh-ed25519 ${K1}\n`);
+});
+
+test('addKnownHost: a lock left by a process that is gone does not block', () => {
+  const file = join(tmpDir(), 'known_hosts');
+  const dead = spawnSync('true').pid;
+  writeFileSync(`${file}.wd-lock`, `${dead}\n`);
+  assert.is(addKnownHost(file, 'web1', 'ssh-ed25519', K1).kind, 'added');
+  assert.equal(readdirSync(join(file, '..')), ['known_hosts']);
 });
 
 test.run();

@@ -11,34 +11,26 @@ import { configFromSource } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { git, makeOrigin } from './helpers/git.js';
 import { sshdGate } from './helpers/e2e-fixture.js';
-import { closeHostEnvs, hostWithEnv, missingBanner, pathWithout, works } from './helpers/host-env.js';
-import { closeFixtures, sshFixture, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
+import { closeAllHosts, hostWithEnv, missingBanner, pathWithout, works } from './helpers/host-env.js';
+import { ok, resultLine, scriptLines, show } from './helpers/output.js';
+import { sshFixture, type FakeHost } from './helpers/ssh-fixture.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { runWd, type WdRun } from './helpers/wd.js';
 
-test.after.each(async () => {
-  await closeFixtures();
-  await closeHostEnvs();
-});
+test.after.each(closeAllHosts);
 test.after(cleanup);
 
-const show = (r: WdRun): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Lines a host printed (stdout and stderr), without the "host |" prefix. */
-const said = (r: WdRun, host: string): string[] =>
-  (r.stdout + r.stderr).split('\n').flatMap((l) => {
-    const m = new RegExp(`^${esc(host)} *\\| (.*)$`).exec(l);
-    return m ? [m[1]!] : [];
-  });
+// What the scripts said; wd's own progress lines are checked in test/parity/.
+const said = (r: WdRun, host: string): string[] => scriptLines(r.stdout + r.stderr, host);
 const saidLine = (r: WdRun, host: string, line: string): void => assert.ok(said(r, host).includes(line), `expected "${host} | ${line}" in\n${show(r)}`);
 /** The host's verdict in Results:, timing cut off: "succeeded", "failed: ...". */
 const verdict = (r: WdRun, host: string): string => {
-  const l = r.stdout.split('\n').find((x) => x.startsWith(`  ${host} => `));
+  const l = resultLine(r.stdout, host);
   return l ? l.slice(`  ${host} => `.length).replace(/ \(\d+\.\ds\)$/, '').replace(/^succeeded [0-9a-f]{7}/, 'succeeded') : `(no verdict for ${host})\n${show(r)}`;
 };
 const totals = (r: WdRun): string => r.stdout.split('\n').find((l) => l.startsWith('Total: ')) ?? show(r);
 const read = (...p: string[]): string => readFileSync(join(...p), 'utf8');
-const ok = (r: WdRun): void => assert.is(r.code, 0, show(r));
 
 // ---------------------------------------------------------------- config filters
 

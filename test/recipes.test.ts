@@ -9,15 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { sshdGate } from './helpers/e2e-fixture.js';
-import { closeHostEnvs, hostWithEnv, loggingCommands, missingBanner, works } from './helpers/host-env.js';
-import { closeFixtures, sshFixture, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
+import { closeAllHosts, hostWithEnv, loggingCommands, missingBanner, works } from './helpers/host-env.js';
+import { ok, scriptLines, show } from './helpers/output.js';
+import { sshFixture, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
 import { cleanup } from './helpers/tmp.js';
 import type { WdRun } from './helpers/wd.js';
 
-test.after.each(async () => {
-  await closeFixtures();
-  await closeHostEnvs();
-});
+test.after.each(closeAllHosts);
 test.after(cleanup);
 
 const RECIPES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'recipes.md');
@@ -34,10 +32,7 @@ const gate = sshdGate(works("python3 -c 'import setuptools, ensurepip, venv'"), 
 if (gate === 'skip') console.error(`${missingBanner('python3 with setuptools and venv', PY_INSTALL)}!! CI is not 'true': skipping the Python recipe tests.\n`);
 const t = gate === 'skip' ? test.skip : test;
 
-const show = (r: WdRun): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-const said = (r: WdRun, host: FakeHost): string[] =>
-  r.stdout.split('\n').filter((l) => l.startsWith(`${host.name} | `)).map((l) => l.slice(host.name.length + 3));
-const ok = (r: WdRun): void => assert.is(r.code, 0, show(r));
+const said = (r: WdRun, host: FakeHost): string[] => scriptLines(r.stdout, host.name);
 
 interface Recipe {
   fx: SshFixture;

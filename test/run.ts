@@ -1,62 +1,102 @@
-// Runs every *.test.js under build/test with uvu, then prints the plain
-// "N passed, N failed" line CI reads (uvu's own summary is not recognised).
-// WD_TEST_FILTER=substring limits the run to matching files.
-import { readdirSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
+// Runs every *.test.js under build/test with uvu's own parse() and run(), then
+// prints the plain "N passed, N failed" line CI reads. WD_TEST_FILTER=substring
+// limits the run to the test files whose path (relative to build/test) holds it;
+// WD_TEST_DIR runs another directory (test/harness.test.ts uses it).
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'uvu/parse';
+import { run } from 'uvu/run';
 
-const here = dirname(fileURLToPath(import.meta.url));
+const dir = process.env['WD_TEST_DIR'] || dirname(fileURLToPath(import.meta.url));
 
-function find(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...find(full));
-    else if (entry.name.endsWith('.test.js')) out.push(full);
+// uvu counts in its own printed summary only; to count exactly (and to see a
+// suite whose `before` hook threw, which uvu reports as passing), every suite
+// runner uvu queues is wrapped. The queue is uvu's: run() pushes one group per
+// file ([file name, ...suite runners]) and exec() calls each runner, which
+// resolves to [errors or true, passed, skipped, total].
+type Outcome = [errors: string | true, passed: number, skipped: number, total: number];
+const tally = { passed: 0, failed: 0, skipped: 0, file: '' };
+
+class CountedGroup extends Array<unknown> {
+  override push(...runners: unknown[]): number {
+    const file = String(this[0]);
+    return super.push(
+      ...runners.map((r) =>
+        typeof r !== 'function'
+          ? r
+          : async (): Promise<Outcome> => {
+              tally.file = file;
+              const out = (await r()) as Outcome;
+              const [, passed, skipped, total] = out;
+              tally.passed += passed;
+              tally.failed += total - passed;
+              tally.skipped += skipped;
+              return out;
+            },
+      ),
+    );
   }
-  return out.sort();
 }
+class CountedQueue extends Array<unknown> {
+  override push(...groups: unknown[]): number {
+    return super.push(...groups.map((g) => CountedGroup.from(g as unknown[])));
+  }
+}
+// Set before uvu's module first loads: it keeps a queue that already exists.
+(globalThis as { UVU_QUEUE?: unknown }).UVU_QUEUE = new CountedQueue();
 
-const filter = process.env['WD_TEST_FILTER'];
-const files = find(here).filter((f) => !filter || f.includes(filter));
+const verdict = (): string => `${tally.passed} passed, ${tally.failed} failed${tally.skipped ? `, ${tally.skipped} skipped` : ''}`;
 
-// uvu prints its totals through process.stdout.write; read them back from there.
-let captured = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  if (captured.length > 4096) captured = captured.slice(-4096);
-  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
+// What this process holds open before any test (its own stdout and stderr, made on first use),
+// to tell apart what tests leave open.
+process.stdout.write('');
+process.stderr.write('');
+const baseline = process.getActiveResourcesInfo();
 
 // uvu has no timeouts; a wedged test must still end the run with a verdict.
-const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 40 * 60 * 1000);
-setTimeout(() => {
-  console.log(`\ntest run exceeded ${WATCHDOG_MS / 60000} minutes: stopping`);
-  console.log('0 passed, 1 failed');
+// The full suite takes 2 to 3 minutes alone, near 6 on a busy 2-core machine.
+// 25 minutes: the suite takes 3-5 alone, but 10+ on a 2-core machine shared with other runs; a wedged test still ends the run.
+const WATCHDOG_MS = Number(process.env['WD_TEST_WATCHDOG_MS'] ?? 25 * 60 * 1000);
+const watchdog = setTimeout(() => {
+  console.log(`\ntest run exceeded ${WATCHDOG_MS / 60000} minutes (in ${tally.file || 'no file yet'}): stopping`);
+  tally.failed++;
+  console.log(verdict());
   process.exit(1);
 }, WATCHDOG_MS).unref();
 
-const g = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][] };
-g.UVU_DEFER = 1;
-const uvu = await import('uvu');
-let idx = 0;
-for (const file of files) {
-  g.UVU_INDEX = idx++;
-  g.UVU_QUEUE.push([relative(here, file)]);
-  await import('file://' + file);
-}
-await uvu.exec(false);
+// An error no test catches (a stray callback throwing, an unhandled rejection) would end the
+// process mid-run without a verdict: it is a failure, and the run stops there with the line.
+process.on('uncaughtException', (e) => {
+  console.log(`\nuncaught error (in ${tally.file || 'loading the test files'}): ${e.stack ?? String(e)}`);
+  tally.failed++;
+  console.log(verdict());
+  process.exit(1);
+});
 
-process.stdout.write = write;
-const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-// uvu's own lines ("  Total:     14"), the last ones: test output quoted in a
-// failure diff can hold other "Total: ..." lines (wd prints one).
-const count = (name: string): number => Number([...plain.matchAll(new RegExp(`^\\s*${name}:\\s+(\\d+)\\s*$`, 'gm'))].pop()?.[1] ?? 0);
-const total = count('Total');
-const passed = count('Passed');
-const skipped = count('Skipped');
-// uvu's Total counts only the tests that ran; skipped ones are not in it.
-const failed = Math.max(0, total - passed);
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-if (failed > 0 || total === 0) process.exitCode = 1;
+const filter = process.env['WD_TEST_FILTER'];
+const { suites } = await parse(dir, /\.test\.js$/);
+const picked = suites.filter((s) => !filter || s.name.includes(filter));
+
+try {
+  await run(picked, { bail: false });
+} catch (e) {
+  // A test file that fails to load is a failure, with the verdict line still printed.
+  console.log(`\ntest run stopped in ${tally.file || 'loading the test files'}: ${(e as Error).stack ?? String(e)}`);
+  tally.failed++;
+}
+
+clearTimeout(watchdog);
+// Let what is already finishing (a file removal in flight) finish before looking.
+await new Promise((r) => setTimeout(r, 100));
+// A server, socket, timer or child a test left open would keep node (and CI) waiting after the
+// last test: name what is left, then end the run anyway.
+const left = [...baseline].reduce((rest, r) => {
+  const i = rest.indexOf(r);
+  return i < 0 ? rest : [...rest.slice(0, i), ...rest.slice(i + 1)];
+}, process.getActiveResourcesInfo());
+if (left.length > 0) console.log(`\nnote: still open after the last test (a test did not close it): ${left.sort().join(', ')}`);
+if (tally.passed + tally.failed === 0) {
+  console.log(`no test ran${filter ? ` (no test file under ${dir} matches WD_TEST_FILTER=${filter})` : ''}: that is a failure`);
+}
+console.log(verdict());
+process.exit(tally.failed > 0 || tally.passed + tally.failed === 0 ? 1 : 0);

@@ -2,7 +2,7 @@
 // them; review the diff). --dry-run prints exactly these texts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFromSource } from '../src/config.js';
@@ -21,11 +21,38 @@ function script(yaml: string, action: Action, flags: { debug?: boolean; check?: 
   return buildScript(plan).text;
 }
 
-function golden(name: string, actual: string): void {
+/**
+ * Compare with test/golden/NAME. Outside CI a missing file is written (and
+ * said so) for review; under CI=true it is a failure, since a test that writes
+ * its own expectation cannot fail.
+ */
+function golden(name: string, actual: string, ci = process.env['CI'] === 'true'): void {
   const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) writeFileSync(file, actual);
+  if (!existsSync(file)) {
+    if (ci) assert.unreachable(`golden file test/golden/${name} is missing; run the tests outside CI (or with UPDATE_GOLDEN=1) to write it, review it, and commit it`);
+    writeFileSync(file, actual);
+    console.error(`wrote the missing golden file test/golden/${name}: review it and commit it`);
+  } else if (process.env['UPDATE_GOLDEN'] === '1' && !ci) {
+    writeFileSync(file, actual);
+  }
   assert.fixture(actual, readFileSync(file, 'utf8'), `golden file ${name} (UPDATE_GOLDEN=1 to accept a change)`);
 }
+
+test('golden(): under CI=true a missing golden file fails and is not written', () => {
+  const name = 'missing-on-purpose.sh';
+  try {
+    let message = '(golden() passed)';
+    try {
+      golden(name, 'echo hi\n', true);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.match(message, /^golden file test\/golden\/missing-on-purpose\.sh is missing; run the tests outside CI/);
+    assert.not.ok(existsSync(join(GOLDEN, name)));
+  } finally {
+    rmSync(join(GOLDEN, name), { force: true });
+  }
+});
 
 const MINIMAL = `prod:
   domain: deploy@web1.example.com

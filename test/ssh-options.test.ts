@@ -103,8 +103,6 @@ test('parseSshOptions: refused only what changes where or as whom, forwards port
     [['-O', 'check'], '-O cannot be honoured: it sends a command to a control master instead of running the deploy. Remove it.'],
     [['-s'], '-s cannot be honoured: it makes ssh start a subsystem instead of running the deploy script. Remove it.'],
     [['-G'], '-G cannot be honoured: it makes ssh print its configuration and connect nowhere. Remove it.'],
-    [['-o', 'ProxyCommand=nc %h %p'], '-o ProxyCommand=nc %h %p cannot be honoured: wd cannot run a proxy command to reach the host; use ProxyJump (-J) if a jump host will do. Remove it.'],
-    [['-o', 'HostKeyAlias=other'], "-o HostKeyAlias=other cannot be honoured: wd checks the host key under the host's own name; write that name in domain instead. Remove it."],
     [['-o', 'RemoteCommand=sh'], '-o RemoteCommand=sh cannot be honoured: wd runs its own script on the host, not another command. Remove it.'],
     [['-o', 'LocalForward=1 x:1'], '-o LocalForward=1 x:1 cannot be honoured: wd forwards no ports. Remove it.'],
   ];

@@ -3,11 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cleanup } from './helpers/tmp.js';
 import { git } from './helpers/git.js';
+import { both, readIfExists as read, resultLine } from './helpers/output.js';
 import { closeFixtures, closedPort, sshFixture, sshKey, writeHome, type FakeHost, type SshFixture } from './helpers/ssh-fixture.js';
 import { parseSshOptions, resolveSsh } from '../src/ssh/options.js';
 import { SshTransport } from '../src/ssh/transport.js';
@@ -16,11 +17,7 @@ import type { TransportResult } from '../src/transport/types.js';
 test.after.each(closeFixtures);
 test.after(cleanup);
 
-const read = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-/** The "  host => ..." line of the Results block. */
-const result = (out: string, host: string): string => out.split('\n').find((l) => l.startsWith(`  ${host} => `)) ?? '';
-const expectResult = (out: string, host: string, want: string | RegExp): void => assert.match(result(out, host), want, `${host} in:\n${out}`);
-const both = (r: { stdout: string; stderr: string }): string => r.stdout + r.stderr;
+const expectResult = (out: string, host: string, want: string | RegExp): void => assert.match(resultLine(out, host) ?? '', want, `${host} in:\n${out}`);
 /** Only the key file and known_hosts, trust on first use. */
 const acceptNew = (fx: SshFixture): string[] => ['-i', fx.key.privatePath, '-o', `UserKnownHostsFile=${fx.knownHosts}`];
 
@@ -255,30 +252,32 @@ test('a post script that reads stdin gets EOF and the script goes on', async () 
 });
 
 /** SshTransport.run on host h with the fixture's options; fails the test instead of hanging. */
-async function transportRun(fx: SshFixture, h: FakeHost, script: string): Promise<TransportResult & { out: string }> {
+async function transportRun(fx: SshFixture, h: FakeHost, script: string, abort?: AbortSignal): Promise<TransportResult & { out: string }> {
   const s = resolveSsh(h.name, parseSshOptions(fx.sshOptions, 'test'), { home: fx.home, localUser: 'nobody', readFile: read });
   let out = '';
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('SshTransport.run hung')), 15000)));
   try {
-    const r = await Promise.race([new SshTransport(s).run({ script, onStdout: (c) => (out += c.toString()), onStderr: () => {} }), timeout]);
+    const r = await Promise.race([new SshTransport(s).run({ script, onStdout: (c) => (out += c.toString()), onStderr: () => {}, ...(abort ? { abort } : {}) }), timeout]);
     return { ...r, out };
   } finally {
     clearTimeout(timer);
   }
 }
 
-test('SshTransport: the remote stdin is at EOF, exit status comes back', async () => {
+test('SshTransport: the script goes to bash on stdin, the rest of stdin is the control channel, exit status comes back', async () => {
   const fx = await sshFixture();
-  const r = await transportRun(fx, fx.hosts[0]!, 'cat; echo after-cat; exit 3');
-  assert.is(r.out, 'after-cat\n');
+  const abort = new AbortController();
+  abort.abort();
+  const r = await transportRun(fx, fx.hosts[0]!, 'read -r line; echo "control: $line"; exit 3\n', abort.signal);
+  assert.is(r.out, 'control: abort\n');
   assert.is(r.exitCode, 3);
   assert.is(r.error, undefined);
 });
 
 test('SshTransport: a channel closed without exit status is a lost connection', async () => {
   const fx = await sshFixture({ faults: [{ noExitStatus: true }] });
-  const r = await transportRun(fx, fx.hosts[0]!, 'echo hi');
+  const r = await transportRun(fx, fx.hosts[0]!, 'echo hi; exit\n');
   assert.is(r.out, 'hi\n');
   assert.is(r.exitCode, null);
   assert.match(r.error ?? '', 'connection lost');

@@ -1,7 +1,7 @@
 // OpenSSH known_hosts: look a host key up (plain, wildcard and hashed
 // entries), and the line to append for accept-new. Pure except addKnownHost.
 import { createHash, createHmac } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface KnownEntry {
@@ -90,7 +90,76 @@ export function knownTypes(files: Array<{ file: string; text: string }>, id: str
   return [...new Set(files.flatMap(({ file, text }) => findEntries(text, file, id).entries.map((e) => e.keyType)))];
 }
 
-export function addKnownHost(file: string, id: string, keyType: string, key: string): void {
+/** What addKnownHost found: the key appended, or the file's verdict when it already named the host. */
+export type AddResult = { kind: 'added' } | Exclude<Verdict, { kind: 'unknown' }>;
+
+/**
+ * Record a key accepted on first use, once: the file is read again under a
+ * lock, so hosts sharing an address (in one run or in parallel runs) add one
+ * line, and a host that meanwhile got another key is a mismatch, not a second line.
+ */
+export function addKnownHost(file: string, id: string, keyType: string, key: string): AddResult {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  appendFileSync(file, `${id} ${keyType} ${key}\n`, { mode: 0o600 });
+  const unlock = lock(`${file}.wd-lock`);
+  try {
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    const v = verdict([{ file, text: text ?? '' }], id, keyType, key);
+    if (v.kind !== 'unknown') return v;
+    const fd = openSync(file, 'a', 0o600);
+    try {
+      // The mode above is filtered by the umask; a new file gets exactly 0600.
+      if (text === undefined) fchmodSync(fd, 0o600);
+      // A last line without its newline would be glued to ours.
+      writeSync(fd, `${text && !text.endsWith('\n') ? '\n' : ''}${id} ${keyType} ${key}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    return { kind: 'added' };
+  } finally {
+    unlock();
+  }
+}
+
+const LOCK_WAIT_MS = 3000;
+const LOCK_STALE_MS = 10000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * An O_EXCL lock file held for the few microseconds of a read and an append.
+ * Synchronous: ssh2 asks for the host-key verdict while the handshake waits.
+ * A lock that cannot be had (a read-only directory, a holder that hangs) is
+ * given up on: a duplicate line is harmless, a key left unrecorded is not.
+ */
+function lock(path: string): () => void {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || Date.now() > deadline) return () => {};
+      if (stale(path)) rmSync(path, { force: true });
+      else Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
+
+/** Left behind by a process that died: its pid is gone, or it is older than any holder could be. */
+function stale(path: string): boolean {
+  try {
+    if (Date.now() - statSync(path).mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -1,14 +1,8 @@
 // ssh_options (OpenSSH client arguments) + ~/.ssh/config → how to reach a host.
-// parseSshOptions is pure; resolveSsh reads the ssh_config file it is given.
-import { createRequire } from 'node:module';
-import type SSHConfigType from 'ssh-config';
+// parseSshOptions is pure; resolveSsh reads the ssh_config files it is given.
+import { readdirSync, statSync } from 'node:fs';
 import { ConfigError, didYouMean } from '../errors.js';
-
-// The ssh_config parser costs ~20 ms to load; most deploy machines have no
-// ~/.ssh/config at all, so load it (its CommonJS build) only when one is read.
-let parser: typeof SSHConfigType | undefined;
-const sshConfigParser = (): typeof SSHConfigType =>
-  (parser ??= (createRequire(import.meta.url)('ssh-config') as { default: typeof SSHConfigType }).default);
+import { expandHostName, readSshConfig, type ConfigIo, type ConfigValue } from './config-file.js';
 
 export type StrictMode = 'yes' | 'no' | 'accept-new';
 
@@ -42,6 +36,12 @@ export interface SshSettings {
   keepaliveCountMax: number;
   compression: boolean;
   jump: SshSettings[];
+  /** ProxyCommand (tokens expanded), run with sh to carry the connection; only ever on the first hop. */
+  proxyCommand?: { command: string; source: string };
+  /** HostKeyAlias: the name this host's key is looked up and recorded under in known_hosts. */
+  hostKeyAlias?: string;
+  /** Set when connectTimeoutMs came from SshEnv.connectTimeoutSec: the setting to name in a timeout message. */
+  connectTimeoutHint?: string;
 }
 
 // What wd does with each OpenSSH client option, as `-o Name=value` or as the
@@ -55,7 +55,7 @@ export interface SshSettings {
 const HONOURED = new Set([
   'port', 'user', 'hostname', 'identityfile', 'identitiesonly', 'proxyjump', 'stricthostkeychecking',
   'userknownhostsfile', 'forwardagent', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax',
-  'identityagent', 'compression',
+  'identityagent', 'compression', 'proxycommand', 'hostkeyalias',
 ]);
 
 // wd already behaves this way (never prompts, no terminal, no X11, no forwarding), so these change nothing.
@@ -107,13 +107,11 @@ const IGNORED: Record<string, string> = {
 // Options that change where or as whom wd connects, forward ports, or replace the command:
 // honouring them is impossible and ignoring them would connect somewhere else, or do something else.
 const REFUSED: Record<string, (value: string) => string | undefined> = {
-  proxycommand: () => 'wd cannot run a proxy command to reach the host; use ProxyJump (-J) if a jump host will do',
   localforward: () => 'wd forwards no ports', remoteforward: () => 'wd forwards no ports', dynamicforward: () => 'wd forwards no ports',
   tunnel: (v) => (/^no$/i.test(v) ? undefined : 'wd forwards no tun devices'),
   tunneldevice: () => 'wd forwards no tun devices',
   remotecommand: () => 'wd runs its own script on the host, not another command',
   sessiontype: (v) => (/^default$/i.test(v) ? undefined : 'wd runs its script as the session'),
-  hostkeyalias: () => "wd checks the host key under the host's own name; write that name in domain instead",
   canonicalizehostname: (v) => (/^(no|false)$/i.test(v) ? undefined : 'wd does not canonicalize host names, so it would connect to another name'),
   include: () => 'an Include belongs in an ssh config file (-F)',
 };
@@ -300,7 +298,15 @@ export interface SshEnv {
   agentSocket?: string;
   /** Returns the file's text, or undefined when it does not exist. */
   readFile(path: string): string | undefined;
+  /** wd's own connect timeout (a flag or deploy.yml key): wins over ConnectTimeout from ssh_options and ~/.ssh/config. */
+  connectTimeoutSec?: number;
+  /** Directory listing for Include globs, owner/mode checks of ssh config files; the real file system when absent. */
+  listDir?(dir: string): string[] | undefined;
+  owner?(path: string): { uid: number; mode: number } | undefined;
 }
+
+/** How to raise the connect timeout when it came from SshEnv.connectTimeoutSec, for the timeout message. */
+export const CONNECT_TIMEOUT_HINT = '--connect-timeout N or connect_timeout in deploy.yml';
 
 export function expandHome(p: string, home: string): string {
   if (p === '~') return home;
@@ -310,41 +316,96 @@ export function expandHome(p: string, home: string): string {
 
 const yes = (v: string | undefined): boolean | undefined => (v === undefined ? undefined : /^(yes|true|on)$/i.test(v));
 
+function configIo(env: SshEnv): ConfigIo {
+  return {
+    readFile: env.readFile,
+    listDir: env.listDir ?? ((dir) => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return undefined;
+      }
+    }),
+    owner: env.owner ?? ((path) => {
+      try {
+        const st = statSync(path);
+        return { uid: st.uid, mode: st.mode };
+      } catch {
+        return undefined;
+      }
+    }),
+    uid: process.getuid?.(),
+  };
+}
+
+// What a ProxyCommand token may carry from deploy.yml into a shell command line:
+// OpenSSH 9.6 refuses shell metacharacters in names from its command line for
+// the same reason (CVE-2023-51385).
+const SAFE_TOKEN = /^[A-Za-z0-9_.:@+\[\]-]*$/;
+
+/** ProxyCommand's %-tokens, as OpenSSH expands them: %h %n %p %r %%. */
+function expandProxyCommand(cmd: string, v: ConfigValue | undefined, label: string, t: Record<'h' | 'n' | 'p' | 'r', string>): string {
+  const where = v ? `${v.file} line ${v.line}` : 'ssh_options';
+  return cmd.replace(/%(.?)/gs, (_, k: string) => {
+    if (k === '%') return '%';
+    if (k === 'h' || k === 'n' || k === 'p' || k === 'r') {
+      const val = t[k];
+      if (!SAFE_TOKEN.test(val) || val.startsWith('-')) {
+        throw new ConfigError(`host ${label}: ${where}: ProxyCommand would put '${val}' (%${k}) into a shell command; refusing a value with shell metacharacters. Fix the host or user name.`);
+      }
+      return val;
+    }
+    throw new ConfigError(`host ${label}: ${where}: ProxyCommand has the token %${k}, which ssh does not know either (ProxyCommand knows %h %n %p %r %%).`);
+  });
+}
+
+/** Directives that decide where or as whom ssh connects (or which host key it trusts) and that wd cannot honour. */
+function refuseUnsupported(values: Map<string, ConfigValue>, label: string, proxied: boolean): void {
+  const refuse = (v: ConfigValue, what: string, fix: string): never => {
+    throw new ConfigError(`host ${label}: ${v.file} line ${v.line}: ${what} is not supported by wd's built-in SSH client, and ignoring it would change ${fix}`);
+  };
+  const canon = values.get('canonicalizehostname');
+  if (canon && !/^(no|false)$/i.test(canon.args[0] ?? '')) {
+    refuse(canon, `CanonicalizeHostname ${canon.args[0]}`, 'which host wd connects to. Fix: write the full host name in deploy.yml (or as HostName), and set CanonicalizeHostname no for it.');
+  }
+  const khc = values.get('knownhostscommand');
+  if (khc && !/^none$/i.test(khc.args[0] ?? '')) {
+    refuse(khc, 'KnownHostsCommand', 'which host keys are trusted. Fix: put the keys in a known_hosts file (UserKnownHostsFile), and set KnownHostsCommand none for this host.');
+  }
+  const fdpass = values.get('proxyusefdpass');
+  if (proxied && fdpass && yes(fdpass.args[0])) {
+    refuse(fdpass, 'ProxyUseFdpass yes', 'how wd reaches the host. Fix: set ProxyUseFdpass no for this host; wd talks SSH over the ProxyCommand\'s stdin and stdout.');
+  }
+}
+
 export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0): SshSettings {
   const d = splitDomain(label);
   const cfgPath = args.configFile !== undefined ? expandHome(args.configFile, env.home) : `${env.home}/.ssh/config`;
-  const cfgText = env.readFile(cfgPath);
-  if (cfgText === undefined && args.configFile !== undefined) {
+  if (args.configFile !== undefined && env.readFile(cfgPath) === undefined) {
     throw new ConfigError(`host ${label}: ssh config file '${args.configFile}' (from ssh_options -F) does not exist.`);
   }
-  let file: Record<string, string | string[]> = {};
-  if (cfgText !== undefined) {
-    try {
-      const computed = sshConfigParser().parse(cfgText).compute(d.host);
-      // ssh_config keywords are case-insensitive.
-      for (const [k, v] of Object.entries(computed)) file[k.toLowerCase()] ??= v;
-    } catch (e) {
-      throw new ConfigError(`host ${label}: cannot parse ssh config ${cfgPath}: ${(e as Error).message}.`);
-    }
-  }
-  const one = (key: string): string | undefined => {
-    const cli = args.options[key];
-    if (cli !== undefined) return cli;
-    const v = file[key];
-    return Array.isArray(v) ? v[0] : v;
-  };
+  const cliUser = d.user ?? args.user ?? args.options['user'];
+  const cfg = readSshConfig(cfgPath, {
+    host: d.host,
+    label,
+    home: env.home,
+    localUser: env.localUser,
+    ...(cliUser !== undefined ? { user: cliUser } : {}),
+    ...(args.options['hostname'] !== undefined ? { hostName: args.options['hostname'] } : {}),
+  }, configIo(env));
+  const one = (key: string): string | undefined => args.options[key] ?? cfg.values.get(key)?.args[0];
   const tokens = (p: string, host: string, user: string, port: number): string =>
     expandHome(p, env.home).replace(/%([%dhurp])/g, (_, t: string) =>
       t === '%' ? '%' : t === 'd' ? env.home : t === 'h' ? host : t === 'u' ? env.localUser : t === 'r' ? user : String(port));
 
-  const host = one('hostname')?.replace(/%h/g, d.host) ?? d.host;
-  const user = d.user ?? args.user ?? one('user') ?? env.localUser;
+  const hostName = one('hostname');
+  const host = hostName === undefined ? d.host : expandHostName(hostName, d.host);
+  const user = cliUser ?? one('user') ?? env.localUser;
   const portStr = d.port ?? args.port ?? one('port');
   const port = portStr === undefined ? 22 : Number(portStr);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`host ${label}: port '${String(portStr)}' is not a port number.`);
 
-  const fileIds = file['identityfile'];
-  const ids = [...args.identityFiles, ...(args.options['identityfile'] ? [args.options['identityfile']] : []), ...(Array.isArray(fileIds) ? fileIds : fileIds ? [fileIds] : [])];
+  const ids = [...args.identityFiles, ...(args.options['identityfile'] ? [args.options['identityfile']] : []), ...cfg.identityFiles.map((v) => v.args[0]!)];
   const identitiesOnly = yes(one('identitiesonly')) ?? false;
   const defaults = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => `${env.home}/.ssh/${n}`);
   const identityFiles = [...new Set((ids.length ? ids : defaults).map((p) => tokens(p, host, user, port)))];
@@ -355,9 +416,8 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     throw new ConfigError(`host ${label}: StrictHostKeyChecking '${strictRaw}' must be yes, no or accept-new.`);
   }
   // An explicit 'ask' cannot prompt here, so it refuses unknown hosts as OpenSSH's BatchMode does.
-  const khRaw = one('userknownhostsfile');
-  const knownHostsFiles = (khRaw ?? '~/.ssh/known_hosts ~/.ssh/known_hosts2')
-    .split(/\s+/)
+  const khCli = args.options['userknownhostsfile'];
+  const knownHostsFiles = (khCli !== undefined ? khCli.split(/\s+/) : cfg.values.get('userknownhostsfile')?.args ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
     .filter((p) => p !== '')
     .map((p) => tokens(p, host, user, port));
 
@@ -368,8 +428,22 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     if (!Number.isFinite(n) || n < 0) throw new ConfigError(`host ${label}: ${key} '${v}' must be a number of seconds.`);
     return n;
   };
+  const override = env.connectTimeoutSec;
+  if (override !== undefined && !(Number.isFinite(override) && override > 0)) {
+    throw new ConfigError(`host ${label}: the connect timeout '${override}' must be a positive number of seconds.`);
+  }
   const agentRaw = one('identityagent');
   const agent = agentRaw === undefined ? env.agentSocket : /^none$/i.test(agentRaw) ? undefined : agentRaw === 'SSH_AUTH_SOCK' ? env.agentSocket : tokens(agentRaw, host, user, port);
+
+  // ProxyJump and ProxyCommand exclude each other: -J first, then whichever the config file sets first.
+  const cliJump = args.jump ?? args.options['proxyjump'];
+  const fileJump = cfg.values.get('proxyjump');
+  const fileProxy = cfg.values.get('proxycommand');
+  const jumpSpec = cliJump ?? fileJump?.args[0];
+  const proxySpec = cliJump !== undefined || fileJump ? undefined : args.options['proxycommand'] ?? fileProxy?.raw;
+  const proxied = proxySpec !== undefined && !/^none$/i.test(proxySpec);
+  refuseUnsupported(cfg.values, label, proxied);
+  const hostKeyAlias = one('hostkeyalias');
 
   const settings: SshSettings = {
     label,
@@ -381,22 +455,34 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     strict,
     knownHostsFiles,
     forwardAgent: yes(one('forwardagent')) ?? false,
-    connectTimeoutMs: seconds('connecttimeout', 20) * 1000,
+    // 20 s, not OpenSSH's "none": a silent host must not hold an unattended deploy forever.
+    connectTimeoutMs: (override ?? seconds('connecttimeout', 20)) * 1000,
     keepaliveIntervalMs: seconds('serveraliveinterval', 15) * 1000,
     keepaliveCountMax: seconds('serveralivecountmax', 3),
     compression: yes(one('compression')) ?? false,
     jump: [],
     ...(agent !== undefined ? { agent } : {}),
+    ...(override !== undefined ? { connectTimeoutHint: CONNECT_TIMEOUT_HINT } : {}),
+    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
+    ...(proxied ? {
+      proxyCommand: {
+        command: expandProxyCommand(proxySpec, args.options['proxycommand'] !== undefined ? undefined : fileProxy, label, { h: host, n: d.host, p: String(port), r: user }),
+        source: args.options['proxycommand'] !== undefined ? 'ssh_options' : `${fileProxy!.file} line ${fileProxy!.line}`,
+      },
+    } : {}),
   };
-  const jumpSpec = args.jump ?? one('proxyjump');
   if (jumpSpec !== undefined && !/^none$/i.test(jumpSpec)) {
     if (depth > 5) throw new ConfigError(`host ${label}: ProxyJump chain is longer than 5 hops (a loop?).`);
     // Jump hosts are resolved from ssh_config alone, as ssh does for -J.
     const base: SshArgs = { identityFiles: [], options: {}, ...(args.configFile !== undefined ? { configFile: args.configFile } : {}) };
-    settings.jump = jumpSpec.split(',').map((j) => {
+    // As ssh runs -J a,b,c: c is reached with -J a,b and b with -J a, so only the
+    // first hop's own ProxyJump/ProxyCommand count (ssh's -J overrides the others').
+    settings.jump = jumpSpec.split(',').flatMap((j, i) => {
       const hop = resolveSsh(j.trim().replace(/^ssh:\/\//, ''), base, env, depth + 1);
-      return hop;
-    }).flatMap((hop) => [...hop.jump, { ...hop, jump: [] }]);
+      if (i === 0) return [...hop.jump, { ...hop, jump: [] }];
+      const { proxyCommand: _ignored, ...rest } = hop;
+      return [{ ...rest, jump: [] }];
+    });
   }
   return settings;
 }

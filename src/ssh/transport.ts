@@ -8,14 +8,16 @@ import type { Readable } from 'node:stream';
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { readText } from '../files.js';
-import { addKnownHost, describeKey, hostId, knownTypes, verdict } from './known-hosts.js';
+import { addKnownHost, describeKey, hostId, knownTypes, verdict, type AddResult, type KnownEntry, type Verdict } from './known-hosts.js';
 import { quote } from '../quote.js';
 import type { SshSettings } from './options.js';
+import { ProxyCommand } from './proxy-command.js';
 import { onAbort, REMOTE_COMMAND, type RunRequest, type Transport, type TransportResult } from '../transport/types.js';
 
 export interface SshDeps {
   readFile(path: string): string | undefined;
-  addKnownHost(file: string, id: string, keyType: string, key: string): void;
+  /** Append the key unless the file (read again) already names the host; what it found. */
+  addKnownHost(file: string, id: string, keyType: string, key: string): AddResult;
 }
 
 export const defaultSshDeps: SshDeps = {
@@ -42,32 +44,42 @@ export class SshTransport implements Transport {
 
   async run(req: RunRequest): Promise<TransportResult> {
     const clients: Client[] = [];
+    let proxy: ProxyCommand | undefined;
     try {
       let sock: Readable | undefined;
       const hops = [...this.s.jump, this.s];
       let client: Client | undefined;
+      // As OpenSSH does: a host that presented a changed key (accepted only under
+      // StrictHostKeyChecking no) may be an impostor, so it gets no forwarding.
+      let keyChanged = false;
       for (const hop of hops) {
         if (client) sock = await forward(client, hop);
-        client = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)));
-        clients.push(client);
+        else if (hop.proxyCommand) sock = (proxy = new ProxyCommand(hop.proxyCommand.command, hop.proxyCommand.source)).stream;
+        const c = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)), client ? undefined : proxy);
+        if (!client) proxy?.connected(req.onStderr);
+        clients.push((client = c.client));
+        keyChanged ||= c.keyChanged;
       }
       const connectedAt = Date.now();
-      const result = await exec(client!, this.s.forwardAgent && this.s.agent !== undefined, req);
+      const result = await exec(client!, this.s.forwardAgent && this.s.agent !== undefined && !keyChanged, req);
       return { ...result, connectedAt };
     } catch (e) {
       return { exitCode: null, error: e instanceof HostError ? e.message : `ssh: ${(e as Error).message}` };
     } finally {
       for (const c of clients.reverse()) c.end();
+      proxy?.stop();
     }
   }
 
-  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void): Promise<Client> {
-    const id = hostId(hop.host, hop.port);
+  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void, proxy?: ProxyCommand): Promise<{ client: Client; keyChanged: boolean }> {
+    // HostKeyAlias replaces the whole name, port included, as in OpenSSH.
+    const id = hop.hostKeyAlias ?? hostId(hop.host, hop.port);
     const files = hop.knownHostsFiles.map((file) => ({ file, text: this.deps.readFile(file) ?? '' }));
     const preferred = knownTypes(files, id);
     const algos = [...HOST_KEY_ALGOS].sort((a, b) => Number(preferred.includes(algoKeyType(b))) - Number(preferred.includes(algoKeyType(a))));
     const where = `${hop.user}@${hop.host}:${hop.port}`;
     let hostKeyProblem: string | undefined;
+    let keyChanged = false;
     const tried: string[] = [];
 
     const { methods, notes } = this.authMethods(hop);
@@ -79,37 +91,41 @@ export class SshTransport implements Transport {
       algorithms: { serverHostKey: algos as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>, ...(hop.compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) },
       hostVerifier: (key: Buffer): boolean => {
         const k = describeKey(key);
-        const v = verdict(files, id, k.keyType, k.key);
-        if (v.kind === 'match') return true;
+        let v: Verdict | AddResult = verdict(files, id, k.keyType, k.key);
+        if (v.kind === 'unknown') {
+          if (hop.strict === 'yes') {
+            hostKeyProblem = `host key of ${id} (${k.keyType} ${k.fingerprint}) is not in ${hop.knownHostsFiles.join(' or ')} and StrictHostKeyChecking is yes. ` +
+              `Add it after checking the fingerprint, e.g. ssh-keyscan -p ${hop.port} ${quote(hop.host)} >> ${quote(hop.knownHostsFiles[0] ?? '~/.ssh/known_hosts')}`;
+            return false;
+          }
+          // accept-new (the default) and no: remember the key so a later change is caught.
+          const file = hop.knownHostsFiles[0];
+          if (file === undefined || file === '/dev/null') return true;
+          try {
+            // The file read again: another host of this run (same address) or another wd may have added it.
+            v = this.deps.addKnownHost(file, id, k.keyType, k.key);
+          } catch (e) {
+            // An unwritable known_hosts must not fail the deploy; the key was still accepted as new.
+            note(`new host ${id} (${k.keyType} ${k.fingerprint}) accepted, but could not be recorded in ${file}: ${(e as Error).message}`);
+            return true;
+          }
+          // Said out loud, as OpenSSH does: trust on first use should not be silent.
+          if (v.kind === 'added') note(`new host ${id}: added its ${k.keyType} key ${k.fingerprint} to ${file}`);
+        }
+        if (v.kind === 'added' || v.kind === 'match') return true;
         if (v.kind === 'revoked') {
           hostKeyProblem = `host key ${k.keyType} ${k.fingerprint} of ${id} is marked @revoked in ${v.entry.file}:${v.entry.line}; refusing to connect.`;
           return false;
         }
-        if (v.kind === 'mismatch') {
-          if (hop.strict === 'no') return true;
-          const e = v.entries[0]!;
-          hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds a different key. ` +
-            `This may be an attack. If the host was really reinstalled, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`;
-          return false;
+        const e = v.entries[0]!;
+        if (hop.strict === 'no') {
+          keyChanged = true;
+          changedKeyWarning(id, k, v.entries, hop.forwardAgent && hop.agent !== undefined).forEach(note);
+          return true;
         }
-        if (hop.strict === 'yes') {
-          hostKeyProblem = `host key of ${id} (${k.keyType} ${k.fingerprint}) is not in ${hop.knownHostsFiles.join(' or ')} and StrictHostKeyChecking is yes. ` +
-            `Add it after checking the fingerprint, e.g. ssh-keyscan -p ${hop.port} ${quote(hop.host)} >> ${quote(hop.knownHostsFiles[0] ?? '~/.ssh/known_hosts')}`;
-          return false;
-        }
-        // accept-new (the default) and no: remember the key so a later change is caught.
-        const file = hop.knownHostsFiles[0];
-        if (file !== undefined && file !== '/dev/null') {
-          // Said out loud, as OpenSSH does: trust on first use should not be silent.
-          try {
-            this.deps.addKnownHost(file, id, k.keyType, k.key);
-            note(`new host ${id}: added its ${k.keyType} key ${k.fingerprint} to ${file}`);
-          } catch (e) {
-            // An unwritable known_hosts must not fail the deploy; the key was still accepted as new.
-            note(`new host ${id} (${k.keyType} ${k.fingerprint}) accepted, but could not be recorded in ${file}: ${(e as Error).message}`);
-          }
-        }
-        return true;
+        hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds ${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint}. ` +
+          `This may be an attack. If the host was really reinstalled, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`;
+        return false;
       },
       authHandler: (_left, _partial, next) => {
         const m = methods.shift();
@@ -121,7 +137,9 @@ export class SshTransport implements Transport {
         next(m.method);
       },
       ...(sock ? { sock } : { host: hop.host, port: hop.port }),
-      ...(hop.forwardAgent && hop.agent !== undefined ? { agentForward: true, agent: hop.agent } : {}),
+      // The agent only, not agentForward: that would make ssh2 forward it on every channel, even
+      // to a host whose key changed. run() asks for forwarding on the exec channel when it is safe.
+      ...(hop.forwardAgent && hop.agent !== undefined ? { agent: hop.agent } : {}),
     };
 
     return new Promise((resolve, reject) => {
@@ -129,18 +147,23 @@ export class SshTransport implements Transport {
       let settled = false;
       c.on('ready', () => {
         settled = true;
-        resolve(c);
+        resolve({ client: c, keyChanged });
       });
+      // A ProxyCommand that exited or closed its output is the reason, whatever ssh2 saw of it.
+      const fail = (msg: string): void => {
+        if (!proxy || hostKeyProblem) return reject(new HostError(msg));
+        void proxy.whyClosed().then((why) => reject(new HostError(why ?? msg)));
+      };
       c.on('error', (err: Error & { code?: string; level?: string }) => {
         if (settled) return;
         settled = true;
         c.end();
-        reject(new HostError(describeConnectError(err, where, hop, hostKeyProblem, tried, notes)));
+        fail(describeConnectError(err, where, hop, hostKeyProblem, tried, notes));
       });
       c.on('close', () => {
         if (settled) return;
         settled = true;
-        reject(new HostError(hostKeyProblem ?? `connection to ${where} closed during the SSH handshake.`));
+        fail(hostKeyProblem ?? `connection to ${where} closed during the SSH handshake.`);
       });
       try {
         c.connect(cfg);
@@ -177,6 +200,18 @@ export class SshTransport implements Transport {
   }
 }
 
+/** What OpenSSH says when StrictHostKeyChecking no lets a changed key through, one line per note. */
+function changedKeyWarning(id: string, k: { keyType: string; fingerprint: string }, entries: KnownEntry[], agentAsked: boolean): string[] {
+  const held = entries.map((e) => `${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint} in ${e.file}:${e.line}`);
+  const e = entries[0]!;
+  return [
+    `WARNING: HOST KEY CHANGED for ${id}: it presented ${k.keyType} ${k.fingerprint}, but the known key is ${held.join(', ')}.`,
+    'Someone may be intercepting this connection (man-in-the-middle), or the host was reinstalled.',
+    `StrictHostKeyChecking is no, so wd connects anyway; agent forwarding is disabled for this connection${agentAsked ? ' (ForwardAgent/-A is ignored)' : ''}.`,
+    `If the new key is right, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`,
+  ];
+}
+
 function describeConnectError(err: Error & { code?: string; level?: string }, where: string, hop: SshSettings, hostKeyProblem: string | undefined, tried: string[], notes: string[]): string {
   if (hostKeyProblem) return hostKeyProblem;
   const code = err.code;
@@ -185,7 +220,7 @@ function describeConnectError(err: Error & { code?: string; level?: string }, wh
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host ${hop.host}:${hop.port} is unreachable (${code}).`;
   if (code === 'ECONNRESET') return `connection to ${where} was reset during the SSH handshake.`;
   if (/Timed out while waiting for handshake/i.test(err.message) || code === 'ETIMEDOUT') {
-    return `timed out after ${hop.connectTimeoutMs / 1000}s connecting to ${hop.host}:${hop.port}; is the host up? (raise it with ssh_options -o ConnectTimeout=N)`;
+    return `timed out after ${hop.connectTimeoutMs / 1000}s connecting to ${hop.host}:${hop.port}; is the host up? (raise it with ${hop.connectTimeoutHint ?? 'ssh_options -o ConnectTimeout=N'})`;
   }
   if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
     const what = tried.length ? `tried ${tried.join(', ')}` : 'no usable key: no ssh-agent (SSH_AUTH_SOCK) and no key file found';

@@ -62,7 +62,13 @@ test('bash: wd dep<TAB> completes the command; wd deploy <TAB> the environments 
   assert.equal(await complete(script, ['wd', 'deploy', 'staging', ''], dir), []);
   assert.equal(await complete(script, ['wd', 'deploy', 'staging', '--ch'], dir), ['--check']);
   assert.equal(await complete(script, ['wd', 'setup', 'staging', '--ch'], dir), []);
-  assert.equal((await complete(script, ['wd', 'status', '--'], dir)).sort(), flagsFor('status').filter((f) => !f.hidden).map((f) => `--${f.name}`).sort());
+  assert.equal(
+    (await complete(script, ['wd', 'status', '--'], dir)).sort(),
+    flagsFor('status')
+      .filter((f) => !f.hidden)
+      .map((f) => `--${f.name}`)
+      .sort(),
+  );
   // -t completes environments too; -p's value is a file.
   assert.equal(await complete(script, ['wd', 'deploy', '-t', 'pro'], dir), ['production']);
   assert.equal(await complete(script, ['wd', 'deploy', '-p', 'depl'], dir), ['deploy.yml']);
@@ -80,7 +86,9 @@ test('bash: environments of the file named with -p, of config/deploy/<env>.yml f
   writeFileSync(join(layout, 'config', 'deploy', 'production.yml'), 'deploy_to: /x\nrepository: r\n');
   writeFileSync(join(layout, 'config', 'deploy', 'shop', 'staging.yml'), 'deploy_to: /x\nrepository: r\n');
   assert.equal(await complete(script, ['wd', 'setup', ''], layout), ['production', 'shop:staging']);
-  const projects = projectDir('shop:\n  prod:\n    deploy_to: /x\n    repository: r\nblog:\n  prod:\n    deploy_to: /x\n    repository: r\n  qa:\n    deploy_to: /x\n    repository: r\n');
+  const projects = projectDir(
+    'shop:\n  prod:\n    deploy_to: /x\n    repository: r\nblog:\n  prod:\n    deploy_to: /x\n    repository: r\n  qa:\n    deploy_to: /x\n    repository: r\n',
+  );
   const r = await runWd(['completion', '--list-envs'], { cwd: projects });
   assert.is(r.stdout, 'blog:prod\nblog:qa\nqa\nshop:prod\n');
 });

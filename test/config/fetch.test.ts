@@ -65,7 +65,10 @@ test('an endless body stops at the size limit, with a message naming it', async 
   const s = await serve(endless);
   try {
     const m = await configError(loadConfig(s.url, '/', undefined, 'prod', { bytes: 256 * 1024 }));
-    assert.is(m, `cannot fetch config from ${s.url}: the response is larger than 262144 bytes, the limit for a config file. Check the URL, or use a local file with --path FILE.`);
+    assert.is(
+      m,
+      `cannot fetch config from ${s.url}: the response is larger than 262144 bytes, the limit for a config file. Check the URL, or use a local file with --path FILE.`,
+    );
   } finally {
     await s.close();
   }
@@ -87,7 +90,10 @@ test('a trickling body stops at the time limit for the whole download', async ()
   const s = await serve(trickle);
   try {
     const m = await configError(loadConfig(s.url, '/', undefined, 'prod', { ms: 300 }));
-    assert.is(m, `cannot fetch config from ${s.url}: no complete response within 0.3 s, the time limit for fetching a config. Check the URL, or use a local file with --path FILE.`);
+    assert.is(
+      m,
+      `cannot fetch config from ${s.url}: no complete response within 0.3 s, the time limit for fetching a config. Check the URL, or use a local file with --path FILE.`,
+    );
   } finally {
     await s.close();
   }
@@ -98,7 +104,10 @@ test('through the binary: exit 2, one line, no stack trace', async () => {
   try {
     const r = await runWd(['deploy', 'prod', '-n', '-p', s.url], { cwd: tmpDir() });
     assert.is(r.code, 2, r.stderr);
-    assert.is(r.stderr, `wd: cannot fetch config from ${s.url}: the response is larger than 4 MiB, the limit for a config file. Check the URL, or use a local file with --path FILE.\n`);
+    assert.is(
+      r.stderr,
+      `wd: cannot fetch config from ${s.url}: the response is larger than 4 MiB, the limit for a config file. Check the URL, or use a local file with --path FILE.\n`,
+    );
     assert.is(r.stdout, '');
   } finally {
     await s.close();

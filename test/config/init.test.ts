@@ -25,7 +25,10 @@ test('the starter shows every key (optional ones commented) and both its environ
   // Uncommenting every optional key of the starter still gives a valid config.
   const all = text.replace(/^ {2}# ([a-z_]+:.*)$/gm, '  $1');
   const full = configFromSource({ name: 'deploy.yml', text: all }, undefined, 'staging');
-  assert.equal([full.strategy, full.keepReleases, full.sharedPaths, full.batch, full.timeout], ['releases', 5, ['log', 'tmp/pids', 'public/uploads'], { percent: 25 }, 600]);
+  assert.equal(
+    [full.strategy, full.keepReleases, full.sharedPaths, full.batch, full.timeout],
+    ['releases', 5, ['log', 'tmp/pids', 'public/uploads'], { percent: 25 }, 600],
+  );
   // The doc it points at exists.
   assert.match(text, 'Reference: docs/usage.md');
   assert.ok(existsSync(join(ROOT, 'docs', 'usage.md')));

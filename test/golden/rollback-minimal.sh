@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:d2e48f5996b809d2::
+WD_MARK=::wd:9fbbc32b102e3536::
 export WD_COMMAND=rollback
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -168,6 +168,7 @@ wd_post() {
   [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
   local x=
   if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  echo "Running post script..."
   wd_with_env bash $x "$WD_POST" </dev/null 9>&-
 }
 wd_rake() {

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:a615a9e19564953c::
+WD_MARK=::wd:b812ec20fe495198::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -171,6 +171,7 @@ wd_overlay() {
   [ -d "$WD_CONFIG_TO/$WD_CONFIG_TARGET" ] || wd_fail "config_target directory $WD_CONFIG_TARGET not found in $WD_CONFIG_TO"
   local v=
   if [ -n "$WD_DEBUG" ]; then v=v; fi
+  echo "Rsyncing configuration..."
   rsync -a8$v --checksum --out-format='%n' -- "$WD_CONFIG_TO/$WD_CONFIG_TARGET/" "$WD_DEPLOY_TO/" >"$WD_RUN/rsync.log"
   grep -v '/$' "$WD_RUN/rsync.log" >"$WD_RSYNC_CHANGED_FILES" || true
 }
@@ -182,6 +183,7 @@ wd_post() {
   [ -f "$WD_POST" ] || wd_fail "$1 not found: $WD_POST"
   local x=
   if [ -n "$WD_DEBUG" ]; then x=-x; fi
+  echo "Running post script..."
   wd_with_env bash $x "$WD_POST" </dev/null 9>&-
 }
 wd_rake() {

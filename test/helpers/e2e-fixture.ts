@@ -72,7 +72,14 @@ export async function startWorld(roles: string[][], initial: Record<string, stri
   const sshOptions = ['-i', key.privatePath, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'];
   let n = 0;
   return {
-    sshd, origin, key, knownHosts, localHome, cwd, hosts, down,
+    sshd,
+    origin,
+    key,
+    knownHosts,
+    localHome,
+    cwd,
+    hosts,
+    down,
     config(env, list = hosts) {
       const file = join(base, `deploy-${++n}.yml`);
       const prod = {

@@ -7,8 +7,10 @@ import { tmpDir } from './tmp.js';
 
 const GIT_ENV = {
   ...process.env,
-  GIT_AUTHOR_NAME: 'wd test', GIT_AUTHOR_EMAIL: 'test@wd.invalid',
-  GIT_COMMITTER_NAME: 'wd test', GIT_COMMITTER_EMAIL: 'test@wd.invalid',
+  GIT_AUTHOR_NAME: 'wd test',
+  GIT_AUTHOR_EMAIL: 'test@wd.invalid',
+  GIT_COMMITTER_NAME: 'wd test',
+  GIT_COMMITTER_EMAIL: 'test@wd.invalid',
   GIT_CONFIG_NOSYSTEM: '1',
 };
 for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE']) delete (GIT_ENV as Record<string, unknown>)[k];
@@ -39,7 +41,14 @@ export function makeOrigin(name = 'origin', initial: Record<string, string> = {}
     url,
     work,
     commit(branch, files, message = 'change', remove = []) {
-      const hasHead = (() => { try { git(work, 'rev-parse', '--verify', '-q', 'HEAD'); return true; } catch { return false; } })();
+      const hasHead = (() => {
+        try {
+          git(work, 'rev-parse', '--verify', '-q', 'HEAD');
+          return true;
+        } catch {
+          return false;
+        }
+      })();
       if (git(work, 'branch', '--list', branch) !== '') git(work, 'checkout', '-q', branch);
       else if (git(work, 'ls-remote', 'origin', `refs/heads/${branch}`) !== '') git(work, 'checkout', '-q', '-b', branch, `origin/${branch}`);
       else if (hasHead) git(work, 'checkout', '-q', '-b', branch);
@@ -60,7 +69,7 @@ export function makeOrigin(name = 'origin', initial: Record<string, string> = {}
       return git(url, 'rev-parse', `refs/heads/${branch}`);
     },
   };
-  origin.commit('main', { 'README': 'hello\n', 'app.txt': 'v1\n', ...initial }, 'initial');
+  origin.commit('main', { README: 'hello\n', 'app.txt': 'v1\n', ...initial }, 'initial');
   origin.commit('other', { 'other.txt': 'on other\n' }, 'other branch');
   git(work, 'checkout', '-q', 'main');
   return origin;

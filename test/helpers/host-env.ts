@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { startSshServer, type SshServer } from './ssh-server.js';
-import { sshKey, type FakeHost, type SshFixture } from './ssh-fixture.js';
+import { closeFixtures, sshKey, type FakeHost, type SshFixture } from './ssh-fixture.js';
 import { tmpDir } from './tmp.js';
 
 const servers: SshServer[] = [];
@@ -67,4 +67,10 @@ export function works(check: string): boolean {
 export function missingBanner(what: string, install: string): string {
   const bar = '!'.repeat(78);
   return `\n${bar}\n!! ${what} is missing: these tests cannot run.\n!! Install it: ${install}\n${bar}\n`;
+}
+
+/** Stops the SshFixture hosts and the hosts added with hostWithEnv (an after.each hook). */
+export async function closeAllHosts(): Promise<void> {
+  await closeFixtures();
+  await closeHostEnvs();
 }

@@ -77,8 +77,15 @@ export async function startAgent(keys: Array<KeyPair | string>): Promise<Agent> 
   child.unref();
   const unreap = reapOnExit(pid);
   let exited = false;
-  const done = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  child.once('error', () => { exited = true; });
+  const done = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  child.once('error', () => {
+    exited = true;
+  });
 
   const stop = async (): Promise<void> => {
     if (!exited) child.kill('SIGTERM');

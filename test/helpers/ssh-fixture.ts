@@ -10,7 +10,6 @@ import { startSshServer, type SshFaults, type SshServer } from './ssh-server.js'
 import { tmpDir } from './tmp.js';
 import { runWd, type WdRun } from './wd.js';
 
-
 /** Kept for the tests that import it from here: makeKey already retries bad keys. */
 export const sshKey = (opts: KeyOptions = {}): KeyPair => makeKey(opts);
 
@@ -70,7 +69,12 @@ export async function sshFixture(o: FixtureOptions = {}): Promise<SshFixture> {
   for (let i = 0; i < (o.hosts ?? 1); i++) {
     const h = tmpDir('wd-host-');
     const faults = o.faults?.[i];
-    const server = await startSshServer({ home: h, hostKey: sshKey().privateKey, authorizedKeys: o.authorizedKeys ?? [key.publicKey], ...(faults ? { faults } : {}) });
+    const server = await startSshServer({
+      home: h,
+      hostKey: sshKey().privateKey,
+      authorizedKeys: o.authorizedKeys ?? [key.publicKey],
+      ...(faults ? { faults } : {}),
+    });
     open.push(server);
     hosts.push({ server, home: h, name: `root@127.0.0.1:${server.port}` });
   }
@@ -79,7 +83,12 @@ export async function sshFixture(o: FixtureOptions = {}): Promise<SshFixture> {
   const dir = tmpDir('wd-cfg-');
   const file = join(dir, 'deploy.yml');
   return {
-    key, home, knownHosts, origin, hosts, sshOptions,
+    key,
+    home,
+    knownHosts,
+    origin,
+    hosts,
+    sshOptions,
     config(keys = {}, entries = hosts.map((h) => ({ name: h.name, ssh_options: sshOptions }))) {
       // JSON is YAML, and it spares us quoting paths.
       const prod = { domain: entries, deploy_to: '~/app', repository: origin.url, branch: 'main', ...keys };

@@ -21,6 +21,8 @@ export interface SshFaults {
   delayMs?: number;
   /** Close the channel without sending exit-status/exit-signal. */
   noExitStatus?: boolean;
+  /** Accept TCP connections and never say a word (no SSH banner): a hung sshd. */
+  silent?: boolean;
 }
 
 export interface SshServerOptions {
@@ -60,6 +62,8 @@ export interface SshServer {
   readonly connections: number;
   /** Exec channels opened so far. */
   readonly channels: number;
+  /** auth-agent-req@openssh.com requests (agent forwarding) received so far. */
+  readonly agentForwardRequests: number;
   close(): Promise<void>;
 }
 
@@ -87,6 +91,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   const timers = new Set<NodeJS.Timeout>();
   let connections = 0;
   let channels = 0;
+  let agentForwardRequests = 0;
   let closing = false;
 
   const later = (ms: number, fn: () => void) => {
@@ -105,6 +110,8 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     // A dead peer makes ssh2 emit 'error'; unhandled it would crash the test run.
     client.on('error', () => {});
     let user = '';
+    // This connection's commands: its disconnect must not kill another client's.
+    const mine = new Set<ChildProcess>();
 
     client.on('authentication', (ctx) => {
       if (faults.refuseAuth || ctx.method !== 'publickey' || (opts.users && !opts.users.includes(ctx.username))) {
@@ -126,6 +133,11 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     client.on('ready', () => {
       client.on('session', (acceptSession) => {
         const session = acceptSession();
+        // Counted, then accepted as sshd would: tests check who asked for it, not what it carries.
+        session.on('auth-agent', (accept) => {
+          agentForwardRequests++;
+          accept?.();
+        });
         // env/pty/shell/sftp have no listeners, so ssh2 rejects them for us.
         session.on('exec', (accept, _reject, { command }) => {
           const run = () => {
@@ -143,6 +155,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
               stdio: 'pipe',
             });
             procs.add(child);
+            mine.add(child);
             const drop = () => { killGroup(child); sock?.destroy(); };
 
             stream.pipe(child.stdin);
@@ -171,6 +184,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
               if (finished) return;
               finished = true;
               procs.delete(child);
+              mine.delete(child);
               rec.end = Date.now();
               rec.exitCode = code;
               if (!faults.noExitStatus) {
@@ -186,7 +200,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
       });
     });
 
-    client.on('close', () => { for (const p of procs) killGroup(p); });
+    client.on('close', () => { for (const p of mine) killGroup(p); });
   });
 
   // Our own listener feeds ssh2 via injectSocket, so we can count raw TCP
@@ -201,6 +215,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
       if (socket.remotePort !== undefined) byRemotePort.delete(socket.remotePort);
     });
     if (closing) return void socket.destroy();
+    if (faults.silent) return;
     ssh.injectSocket(socket);
   });
   await new Promise<void>((resolve, reject) => {
@@ -219,6 +234,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     execs,
     get connections() { return connections; },
     get channels() { return channels; },
+    get agentForwardRequests() { return agentForwardRequests; },
     async close() {
       closing = true;
       for (const t of timers) clearTimeout(t);

@@ -69,9 +69,15 @@ function hasBanner(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect(port, '127.0.0.1');
     let buf = '';
-    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(1000, () => done(false));
-    sock.on('data', (d) => { buf += d.toString('latin1'); if (buf.includes('SSH-2.0')) done(true); });
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (buf.includes('SSH-2.0')) done(true);
+    });
     sock.on('error', () => done(false));
     sock.on('close', () => done(false));
   });
@@ -80,14 +86,14 @@ function hasBanner(port: number): Promise<boolean> {
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: START_TIMEOUT_MS }, (err, _o, stderr) =>
-      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve());
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve(),
+    );
   });
 }
 
 // Runs as `$SHELL -c <this>` with SSH_ORIGINAL_COMMAND set to what the client
 // asked for (unset for an interactive login).
-const FORCE_COMMAND =
-  'cd "$HOME" || exit 1; if [ -n "${SSH_ORIGINAL_COMMAND+x}" ]; then exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"; else exec "$SHELL" -l; fi';
+const FORCE_COMMAND = 'cd "$HOME" || exit 1; if [ -n "${SSH_ORIGINAL_COMMAND+x}" ]; then exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"; else exec "$SHELL" -l; fi';
 
 export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   if (!sshdAvailable()) {
@@ -102,7 +108,11 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   // sshd refuses to start without its privilege separation directory.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'wd-test-host', '-f', keyPath]);
-  const hostKeyLine = readFileSync(keyPath + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const hostKeyLine = readFileSync(keyPath + '.pub', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ');
   writeFileSync(authPath, opts.authorizedKeys.map((k) => k.trim() + '\n').join(''), { mode: 0o600 });
 
   let lastError = '';
@@ -111,33 +121,36 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     const ports = await freePorts(opts.homes.length);
     const hosts = ports.map((port, i) => ({ port, home: opts.homes[i] as string }));
     const q = (s: string) => `"${s}"`;
-    writeFileSync(configPath, [
-      ...ports.map((p) => `ListenAddress 127.0.0.1:${p}`),
-      `HostKey ${keyPath}`,
-      'PidFile none',
-      'UsePAM no',
-      'StrictModes no',
-      'PermitRootLogin yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      `AuthorizedKeysFile ${authPath}`,
-      'LogLevel VERBOSE',
-      'PrintMotd no',
-      'PrintLastLog no',
-      'UseDNS no',
-      // Parallel-host tests open many connections at once; don't throttle them.
-      'MaxStartups 200',
-      'MaxSessions 50',
-      'AllowAgentForwarding yes',
-      'AllowTcpForwarding yes',
-      // An external sftp-server (not internal-sftp) still works through the ForceCommand.
-      'Subsystem sftp /usr/lib/openssh/sftp-server',
-      `ForceCommand ${FORCE_COMMAND}`,
-      opts.extraConfig ?? '',
-      ...hosts.flatMap((h) => [`Match LocalPort ${h.port}`, `  SetEnv ${q(`HOME=${h.home}`)}`]),
-      '',
-    ].join('\n'));
+    writeFileSync(
+      configPath,
+      [
+        ...ports.map((p) => `ListenAddress 127.0.0.1:${p}`),
+        `HostKey ${keyPath}`,
+        'PidFile none',
+        'UsePAM no',
+        'StrictModes no',
+        'PermitRootLogin yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PubkeyAuthentication yes',
+        `AuthorizedKeysFile ${authPath}`,
+        'LogLevel VERBOSE',
+        'PrintMotd no',
+        'PrintLastLog no',
+        'UseDNS no',
+        // Parallel-host tests open many connections at once; don't throttle them.
+        'MaxStartups 200',
+        'MaxSessions 50',
+        'AllowAgentForwarding yes',
+        'AllowTcpForwarding yes',
+        // An external sftp-server (not internal-sftp) still works through the ForceCommand.
+        'Subsystem sftp /usr/lib/openssh/sftp-server',
+        `ForceCommand ${FORCE_COMMAND}`,
+        opts.extraConfig ?? '',
+        ...hosts.flatMap((h) => [`Match LocalPort ${h.port}`, `  SetEnv ${q(`HOME=${h.home}`)}`]),
+        '',
+      ].join('\n'),
+    );
     writeFileSync(logPath, '');
 
     const errFd = openSync(join(dir, 'sshd.stderr'), 'a');
@@ -149,8 +162,15 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     child.unref(); // a forgotten stop() must not hang the test run...
     const unreap = reapOnExit(pid); // ...nor leave sshd running after it
     let exited = false;
-    const exitP = new Promise<void>((r) => child.once('exit', () => { exited = true; r(); }));
-    child.once('error', () => { exited = true; });
+    const exitP = new Promise<void>((r) =>
+      child.once('exit', () => {
+        exited = true;
+        r();
+      }),
+    );
+    child.once('error', () => {
+      exited = true;
+    });
 
     const stop = async () => {
       if (!exited) child.kill('SIGTERM');

@@ -46,6 +46,8 @@ export function runProcess(file: string, args: string[], opts: RunOpts = {}, wha
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A child that exits without reading its input closes the pipe (EPIPE): its exit code and output tell the story.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -51,7 +51,7 @@ test('one SIGTERM (as one Ctrl-C): the running host finishes, wd says it is wait
   writeFileSync(`${p.app}.go`, '');
   const r = await bg.done;
   assert.is(r.code, 130, show(r));
-  assert.is(durations(r.stdout), `local | post: started\nlocal | post: finished\nResults:\n  local => succeeded ${rev.slice(0, 7)} (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(durations(r.stdout), `local | Running post script...\nlocal | post: started\nlocal | post: finished\nResults:\n  local => succeeded ${rev.slice(0, 7)} (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
   assert.is(history(p.state).at(-1)![7], 'ok');
   assert.is(headOf(p.app), rev);
 });

@@ -118,7 +118,7 @@ test('--timeout 3 with a post script that sleeps 600 s: the host fails with the 
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
   const r = await p.wd(['deploy', 'prod', '--timeout', '3']);
   assert.is(r.code, 1, show(r));
-  assert.is(durations(r.stdout), 'local | post: sleeping\nResults:\n  local => failed: timed out after 3s during post_deploy_script (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n');
+  assert.is(durations(r.stdout), 'local | Running post script...\nlocal | post: sleeping\nResults:\n  local => failed: timed out after 3s during post_deploy_script (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n');
   assert.equal(processesMatching('sleep 600.123'), [], 'the post script and its sleep are killed');
   const last = history(p.state).at(-1)!;
   assert.equal([last[3], last[7]], ['deploy', 'timeout']);
