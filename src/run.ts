@@ -46,7 +46,8 @@ export function whoAmI(env: NodeJS.ProcessEnv): string {
   } catch {
     user ??= 'unknown';
   }
-  return `${user}@${hostname()}`;
+  // It goes into tab-separated, one-a-line history and lock files on every host.
+  return `${user}@${hostname()}`.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
 export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {

@@ -142,12 +142,15 @@ export function killMatching(pattern: string): void {
 
 /** Hold the flock on `file` from a separate process until release(). */
 export async function holdLock(file: string): Promise<{ release(): Promise<void> }> {
-  // Its own process group: flock forks sleep, which inherits the lock; both must go.
-  const child = spawn('flock', ['-n', file, 'sleep', '600'], { stdio: 'ignore', detached: true });
+  // Its own process group: flock forks sh (then sleep), which inherits the lock; all must go.
+  // The holder says when it has the lock: probing with another flock would compete for it.
+  const child = spawn('flock', ['-n', file, 'sh', '-c', 'echo locked; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   const unreap = reapOnExit(child.pid!, true);
   const closed = new Promise<void>((r) => child.once('close', () => r()));
-  await waitFor(() => lockHeld(file) || child.exitCode !== null, `flock on ${file}`);
-  if (child.exitCode !== null) throw new Error(`could not take the lock on ${file}`);
+  let said = '';
+  child.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  await waitFor(() => said.includes('locked') || child.exitCode !== null, `flock on ${file}`);
+  if (!said.includes('locked')) throw new Error(`could not take the lock on ${file}`);
   return {
     async release() {
       process.kill(-child.pid!, 'SIGKILL');

@@ -124,6 +124,20 @@ test('logs: one per run even for runs within the same second; the newest 20 are 
   assert.equal(after.filter((l) => !l.includes('-old')).length, 7, 'the newest (real) logs are the ones kept');
 });
 
+test('a user name with a tab or a newline cannot break the history into extra fields or lines', async () => {
+  const p = localProject();
+  const env = { USER: 'ev\til\nname', LOGNAME: 'ev\til\nname' };
+  assert.is((await p.wd(['setup', 'prod'], { env })).code, 0);
+  assert.is((await p.wd(['deploy', 'prod'], { env })).code, 0);
+  const h = history(p.state);
+  assert.equal(h.map(fields).map((l) => l.slice(0, 3)), [
+    [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'setup'],
+    [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'deploy'],
+  ]);
+  const s = await p.wd(['status', 'prod', '--json']);
+  assert.is((JSON.parse(s.stdout) as { hosts: Array<{ lastRun: { command: string } }> }).hosts[0]!.lastRun.command, 'deploy');
+});
+
 /** The status table's one host row, split on runs of 2+ spaces. */
 function row(out: string): string[] {
   const lines = out.split('\n');

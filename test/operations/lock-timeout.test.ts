@@ -108,6 +108,28 @@ test('--wait-lock 37 queues behind a running deploy and then deploys; --wait-loc
   );
 });
 
+test('two Ctrl-C while queued on --wait-lock: the queued run is called off on the host, it never deploys later', async () => {
+  const p = localProject({ 'post.sh': WAIT_FOR_GO }, { post_deploy_script: 'post.sh' });
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  const a = p.start(['deploy', 'prod']);
+  await waitFor(() => existsSync(`${p.app}.started`), 'the first deploy to reach its post script');
+  const b = p.start(['deploy', 'prod', '--wait-lock', '38']);
+  await waitFor(() => processesMatching('flock -w 38 9').length > 0, 'the second deploy to queue on the lock');
+  b.child.kill('SIGINT');
+  await waitFor(() => b.stderr().includes('Ctrl-C again'), 'wd to acknowledge the first interrupt');
+  b.child.kill('SIGINT');
+  await waitFor(() => processesMatching('flock -w 38 9').length === 0, 'the queued run to stop waiting for the lock');
+  // The first deploy ends now: a queued run that was not called off would take the lock and deploy.
+  writeFileSync(`${p.app}.go`, '');
+  assert.is((await a.done).code, 0);
+  const rb = await b.done;
+  assert.is(rb.code, 130, show(rb));
+  assert.match(rb.stdout, /^  local => interrupted: interrupted during taking the lock \(\d+\.\ds\)$/m);
+  assert.match(rb.stderr, /^local \| wd: called off before it started; nothing was changed$/m);
+  await waitFor(() => !lockHeld(join(p.state, 'lock')), 'the lock to be free');
+  assert.equal(history(p.state).map((l) => [l[3], l[7]]), [['setup', 'ok'], ['deploy', 'ok']], 'only the first deploy ran');
+});
+
 test('--timeout 3 with a post script that sleeps 600 s: the host fails with the reason, nothing left running, history says timeout, lock free', async () => {
   const p = localProject({ 'post.sh': '#!/bin/bash\necho "post: sleeping"\nsleep 600.123\necho never\n' }, { post_deploy_script: 'post.sh' });
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
