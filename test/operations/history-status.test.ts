@@ -130,10 +130,13 @@ test('a user name with a tab or a newline cannot break the history into extra fi
   assert.is((await p.wd(['setup', 'prod'], { env })).code, 0);
   assert.is((await p.wd(['deploy', 'prod'], { env })).code, 0);
   const h = history(p.state);
-  assert.equal(h.map(fields).map((l) => l.slice(0, 3)), [
-    [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'setup'],
-    [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'deploy'],
-  ]);
+  assert.equal(
+    h.map(fields).map((l) => l.slice(0, 3)),
+    [
+      [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'setup'],
+      [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'deploy'],
+    ],
+  );
   const s = await p.wd(['status', 'prod', '--json']);
   assert.is((JSON.parse(s.stdout) as { hosts: Array<{ lastRun: { command: string } }> }).hosts[0]!.lastRun.command, 'deploy');
 });

@@ -124,10 +124,17 @@ test('two Ctrl-C while queued on --wait-lock: the queued run is called off on th
   assert.is((await a.done).code, 0);
   const rb = await b.done;
   assert.is(rb.code, 130, show(rb));
-  assert.match(rb.stdout, /^  local => interrupted: interrupted during taking the lock \(\d+\.\ds\)$/m);
+  assert.match(rb.stdout, /^ {2}local => interrupted: interrupted during taking the lock \(\d+\.\ds\)$/m);
   assert.match(rb.stderr, /^local \| wd: called off before it started; nothing was changed$/m);
   await waitFor(() => !lockHeld(join(p.state, 'lock')), 'the lock to be free');
-  assert.equal(history(p.state).map((l) => [l[3], l[7]]), [['setup', 'ok'], ['deploy', 'ok']], 'only the first deploy ran');
+  assert.equal(
+    history(p.state).map((l) => [l[3], l[7]]),
+    [
+      ['setup', 'ok'],
+      ['deploy', 'ok'],
+    ],
+    'only the first deploy ran',
+  );
 });
 
 test('--timeout 3 with a post script that sleeps 600 s: the host fails with the reason, nothing left running, history says timeout, lock free', async () => {
