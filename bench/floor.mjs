@@ -37,9 +37,15 @@ function runOne(h) {
       conn.exec(spec.command, (err, stream) => {
         if (err) return done(255, err.message);
         let code = null;
-        stream.on('exit', (c) => { code = c; });
-        stream.on('data', (d) => { out += d; });
-        stream.stderr.on('data', (d) => { out += d; });
+        stream.on('exit', (c) => {
+          code = c;
+        });
+        stream.on('data', (d) => {
+          out += d;
+        });
+        stream.stderr.on('data', (d) => {
+          out += d;
+        });
         stream.on('close', () => done(code ?? 255, code === null ? 'no exit status' : ''));
       });
     });
@@ -64,7 +70,14 @@ for (const r of results) {
   }
 }
 if (!spec.quiet) {
-  for (const r of results) process.stdout.write(r.out.split('\n').filter(Boolean).map((l) => `${r.host}: ${l}\n`).join(''));
+  for (const r of results)
+    process.stdout.write(
+      r.out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `${r.host}: ${l}\n`)
+        .join(''),
+    );
 }
 process.stdout.write(`floor: ${results.length - failed}/${results.length} succeeded\n`);
 process.exitCode = failed ? 1 : 0;

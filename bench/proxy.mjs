@@ -57,10 +57,16 @@ function delayedRelay(src, dst, delay, trace, dir) {
     const now = performance.now();
     while (queue.length && queue[0].at <= now + 0.5) {
       const item = queue.shift();
-      if (dst.destroyed) { queue.length = 0; return; }
+      if (dst.destroyed) {
+        queue.length = 0;
+        return;
+      }
       if (item.end) dst.end();
-      else if (item.destroy) { dst.destroy(); queue.length = 0; return; }
-      else dst.write(item.chunk);
+      else if (item.destroy) {
+        dst.destroy();
+        queue.length = 0;
+        return;
+      } else dst.write(item.chunk);
     }
     schedule();
   };
@@ -78,9 +84,14 @@ function delayedRelay(src, dst, delay, trace, dir) {
     if (trace) trace.push([Math.round((performance.now() - trace.t0) * 10) / 10, dir, chunk.length]);
     push({ chunk });
   });
-  src.on('end', () => { sawEnd = true; push({ end: true }); });
+  src.on('end', () => {
+    sawEnd = true;
+    push({ end: true });
+  });
   // An abrupt close (no FIN seen) tears the other side down, after the same delay.
-  src.on('close', () => { if (!sawEnd) push({ destroy: true }); });
+  src.on('close', () => {
+    if (!sawEnd) push({ destroy: true });
+  });
 }
 
 const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => {
@@ -101,7 +112,9 @@ const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (
     const upstream = net.connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
     upstream.setNoDelay(true);
     sockets.add(upstream);
-    upstream.on('close', () => { sockets.delete(upstream); });
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+    });
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     upstream.on('connect', () => {

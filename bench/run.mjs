@@ -35,11 +35,24 @@ import { renderReport, evaluateTargets } from './lib/report.mjs';
 
 function parseOptions(argv) {
   const o = {
-    n: [1, 10, 50, 100], rtt: [0, 50], runs: 3, only: null, slowAfter: 15, skipAfter: 100,
-    docs: true, removeUsers: false, quick: false, kex: undefined, coldRuns: 15,
+    n: [1, 10, 50, 100],
+    rtt: [0, 50],
+    runs: 3,
+    only: null,
+    slowAfter: 15,
+    skipAfter: 100,
+    docs: true,
+    removeUsers: false,
+    quick: false,
+    kex: undefined,
+    coldRuns: 15,
   };
   const env = process.env;
-  const list = (s) => String(s).split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (s) =>
+    String(s)
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const nums = (s) => list(s).map(Number);
   if (env.BENCH_QUICK === '1') o.quick = true;
   if (env.BENCH_N) o.n = nums(env.BENCH_N);
@@ -60,21 +73,53 @@ function parseOptions(argv) {
     };
     const name = a.replace(/=.*/, '');
     switch (name) {
-      case '--quick': o.quick = true; break;
-      case '--n': o.n = nums(val()); explicitN = true; break;
-      case '--rtt': o.rtt = nums(val()); break;
-      case '--runs': o.runs = Number(val()); break;
-      case '--only': o.only = list(val()); break;
-      case '--slow-after': o.slowAfter = Number(val()); break;
-      case '--skip-after': o.skipAfter = Number(val()); break;
-      case '--kex': o.kex = val(); break;
-      case '--no-docs': o.docs = false; break;
-      case '--remove-users': o.removeUsers = true; break;
-      case '--serve': o.serve = true; break;
-      case '--report-only': o.reportOnly = true; if (argv[i + 1] && !argv[i + 1].startsWith('-')) o.reportFrom = argv[++i]; break;
-      case '--trace': o.trace = true; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown option ${a}`);
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--n':
+        o.n = nums(val());
+        explicitN = true;
+        break;
+      case '--rtt':
+        o.rtt = nums(val());
+        break;
+      case '--runs':
+        o.runs = Number(val());
+        break;
+      case '--only':
+        o.only = list(val());
+        break;
+      case '--slow-after':
+        o.slowAfter = Number(val());
+        break;
+      case '--skip-after':
+        o.skipAfter = Number(val());
+        break;
+      case '--kex':
+        o.kex = val();
+        break;
+      case '--no-docs':
+        o.docs = false;
+        break;
+      case '--remove-users':
+        o.removeUsers = true;
+        break;
+      case '--serve':
+        o.serve = true;
+        break;
+      case '--report-only':
+        o.reportOnly = true;
+        if (argv[i + 1] && !argv[i + 1].startsWith('-')) o.reportFrom = argv[++i];
+        break;
+      case '--trace':
+        o.trace = true;
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown option ${a}`);
     }
   }
   if (o.quick && !explicitN) o.n = [1, 10];
@@ -89,8 +134,17 @@ function parseOptions(argv) {
 }
 
 function usage(err) {
-  const lines = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
-  const text = lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  const lines = fs
+    .readFileSync(new URL(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
+  const text = lines
+    .slice(
+      0,
+      lines.findIndex((l) => !l.startsWith('//')),
+    )
+    .map((l) => l.replace(/^\/\/ ?/, ''))
+    .join('\n');
   (err ? process.stderr : process.stdout).write((err ? `bench: ${err}\n\n` : '') + text + '\n');
   process.exit(err ? 2 : 0);
 }
@@ -137,7 +191,11 @@ function ensurePeers() {
 }
 
 function peerVersion(pkg) {
-  try { return JSON.parse(fs.readFileSync(path.join(PEERS, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return null; }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(PEERS, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -155,7 +213,10 @@ function snapshotWd() {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const f = path.join(d, e.name);
       if (e.isDirectory()) walk(f);
-      else if (e.name.endsWith('.js')) { hash.update(path.relative(dst, f)); hash.update(fs.readFileSync(f)); }
+      else if (e.name.endsWith('.js')) {
+        hash.update(path.relative(dst, f));
+        hash.update(fs.readFileSync(f));
+      }
     }
   };
   walk(dst);
@@ -175,9 +236,10 @@ function wdVersion() {
 const started = Date.now();
 const results = {
   started: new Date(started).toISOString(),
-  command: process.env.npm_lifecycle_event === 'bench'
-    ? ['npm run bench', ...(process.argv.slice(2).length ? ['--', ...process.argv.slice(2)] : [])].join(' ')
-    : ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
+  command:
+    process.env.npm_lifecycle_event === 'bench'
+      ? ['npm run bench', ...(process.argv.slice(2).length ? ['--', ...process.argv.slice(2)] : [])].join(' ')
+      : ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
   options: { ...opts },
   machine: tb.machineFacts(),
   versions: {},
@@ -194,12 +256,28 @@ async function main() {
   ensurePeers();
   const distHash = snapshotWd();
   let commit = null;
-  try { commit = spawnSync('git', ['-C', tb.ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null; } catch { /* no git */ }
-  results.wdBuild = { distHash, commit, dirty: spawnSync('git', ['-C', tb.ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim() !== '' };
+  try {
+    commit = spawnSync('git', ['-C', tb.ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null;
+  } catch {
+    /* no git */
+  }
+  results.wdBuild = {
+    distHash,
+    commit,
+    dirty: spawnSync('git', ['-C', tb.ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim() !== '',
+  };
   results.versions = {
-    wd: wdVersion(), pm2: peerVersion('pm2'), 'pm2-deploy': peerVersion('pm2-deploy'),
-    'shipit-cli': peerVersion('shipit-cli'), 'shipit-deploy': peerVersion('shipit-deploy'), ssh2: (() => {
-      try { return JSON.parse(fs.readFileSync(path.join(tb.ROOT, 'node_modules', 'ssh2', 'package.json'), 'utf8')).version; } catch { return null; }
+    wd: wdVersion(),
+    pm2: peerVersion('pm2'),
+    'pm2-deploy': peerVersion('pm2-deploy'),
+    'shipit-cli': peerVersion('shipit-cli'),
+    'shipit-deploy': peerVersion('shipit-deploy'),
+    ssh2: (() => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(tb.ROOT, 'node_modules', 'ssh2', 'package.json'), 'utf8')).version;
+      } catch {
+        return null;
+      }
     })(),
   };
 
@@ -207,12 +285,19 @@ async function main() {
   const active = contenders.filter((c) => {
     if (opts.only && !opts.only.includes(c.id)) return false;
     const ok = c.available();
-    if (ok !== true) { results.notes.push(`${c.label}: left out (${ok}).`); log(`${c.label}: left out (${ok})`); return false; }
+    if (ok !== true) {
+      results.notes.push(`${c.label}: left out (${ok}).`);
+      log(`${c.label}: left out (${ok})`);
+      return false;
+    }
     return true;
   });
   if (active.some((c) => c.id === 'wd') && !results.versions.wd) {
     results.notes.push('wd: dist/cli.js does not run (`node dist/cli.js --version` failed); left out.');
-    active.splice(active.findIndex((c) => c.id === 'wd'), 1);
+    active.splice(
+      active.findIndex((c) => c.id === 'wd'),
+      1,
+    );
   }
 
   log(`testbed: ${maxN} users, keys, origin, sshd, proxies (${opts.rtt.join(', ')} ms)`);
@@ -266,7 +351,7 @@ function saveResults() {
   results.durationS = Math.round((Date.now() - started) / 1000);
   const dir = path.join(tb.WORK, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify(results, (k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2);
+  const json = JSON.stringify(results, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v), 2);
   fs.writeFileSync(path.join(dir, 'latest.json'), json);
   fs.writeFileSync(path.join(dir, `${results.started.replace(/[:.]/g, '-')}.json`), json);
 }
@@ -274,7 +359,9 @@ function saveResults() {
 // ----------------------------------------------------------------- serve --
 
 async function serve(proxies, configRoot, n) {
-  const lines = [`testbed up: sshd on 127.0.0.1:${(await import('node:fs')).readFileSync(tb.SSHD_CONFIG, 'utf8').match(/^Port (\d+)/m)[1]} (log ${tb.SSHD_LOG})`];
+  const lines = [
+    `testbed up: sshd on 127.0.0.1:${(await import('node:fs')).readFileSync(tb.SSHD_CONFIG, 'utf8').match(/^Port (\d+)/m)[1]} (log ${tb.SSHD_LOG})`,
+  ];
   for (const rtt of opts.rtt) {
     const ctx = { n, rtt, port: proxies[rtt].port, dir: path.join(configRoot, `serve-rtt${rtt}`), benchDir: tb.BENCH_DIR, wdArgs: [] };
     const made = {};
@@ -284,8 +371,13 @@ async function serve(proxies, configRoot, n) {
     for (const [id, p] of Object.entries(made)) {
       for (const what of ['setup', 'deploy', 'rollback']) {
         if (!p[what]) continue;
-        const envs = ['PM2_HOME', 'USER'].filter((k) => p[what].env?.[k] && p[what].env[k] !== process.env[k]).map((k) => `${k}=${p[what].env[k]} `).join('');
-        lines.push(`  ${id} ${what}: ${p[what].cwd ? `(cd ${p[what].cwd} && ` : ''}${envs}${[p[what].cmd, ...p[what].args].join(' ')}${p[what].cwd ? ')' : ''}`);
+        const envs = ['PM2_HOME', 'USER']
+          .filter((k) => p[what].env?.[k] && p[what].env[k] !== process.env[k])
+          .map((k) => `${k}=${p[what].env[k]} `)
+          .join('');
+        lines.push(
+          `  ${id} ${what}: ${p[what].cwd ? `(cd ${p[what].cwd} && ` : ''}${envs}${[p[what].cmd, ...p[what].args].join(' ')}${p[what].cwd ? ')' : ''}`,
+        );
       }
     }
   }
@@ -304,17 +396,22 @@ async function proxyCheck(proxies) {
     const ssh = [];
     const offset = tb.sshdLogSize();
     for (let i = 0; i < 6; i++) {
-      const r = await measure({ cmd: 'ssh', args: [...sshArgs(port), `${tb.userName(1)}@127.0.0.1`, 'true'], env: cleanEnv() },
-        { log: path.join(tb.WORK, 'logs', `proxy-check-${rtt}.log`) });
+      const r = await measure(
+        { cmd: 'ssh', args: [...sshArgs(port), `${tb.userName(1)}@127.0.0.1`, 'true'], env: cleanEnv() },
+        { log: path.join(tb.WORK, 'logs', `proxy-check-${rtt}.log`) },
+      );
       if (r.code !== 0) throw new Error(`plain ssh through the ${rtt} ms proxy failed; see bench/.work/logs/proxy-check-${rtt}.log and ${tb.SSHD_LOG}`);
       if (i > 0) ssh.push(r.wall); // the first one warms the caches
     }
     const conns = tb.sshdConnectionsSince(offset).connections;
     const entry = { rtt, bannerMs: stats(banners), sshTrueS: stats(ssh), connectionsPerSsh: conns / 6 };
     results.proxyCheck.push(entry);
-    log(`proxy ${rtt} ms: TCP connect→banner ${entry.bannerMs.median.toFixed(1)} ms, \`ssh host true\` ${(entry.sshTrueS.median * 1000).toFixed(0)} ms (median), ${entry.connectionsPerSsh} connection(s) per ssh`);
+    log(
+      `proxy ${rtt} ms: TCP connect→banner ${entry.bannerMs.median.toFixed(1)} ms, \`ssh host true\` ${(entry.sshTrueS.median * 1000).toFixed(0)} ms (median), ${entry.connectionsPerSsh} connection(s) per ssh`,
+    );
   }
-  const lo = results.proxyCheck[0], hi = results.proxyCheck[results.proxyCheck.length - 1];
+  const lo = results.proxyCheck[0],
+    hi = results.proxyCheck[results.proxyCheck.length - 1];
   if (hi.rtt > lo.rtt) {
     const added = (hi.sshTrueS.median - lo.sshTrueS.median) * 1000;
     const rtts = added / (hi.rtt - lo.rtt);
@@ -332,7 +429,12 @@ async function coldStart(port, configRoot) {
   const cases = [
     { id: 'node', label: 'node -e 0', spec: { cmd: process.execPath, args: ['-e', '0'] } },
     { id: 'version', label: 'wd --version', spec: { cmd: process.execPath, args: [WD_CLI, '--version'] } },
-    { id: 'dryrun', label: 'wd deploy bench --dry-run', note: '100 hosts', spec: { cmd: process.execPath, args: [WD_CLI, 'deploy', 'bench', '-p', file, '--dry-run'] } },
+    {
+      id: 'dryrun',
+      label: 'wd deploy bench --dry-run',
+      note: '100 hosts',
+      spec: { cmd: process.execPath, args: [WD_CLI, 'deploy', 'bench', '-p', file, '--dry-run'] },
+    },
   ];
   const out = {};
   const offset = tb.sshdLogSize();
@@ -342,7 +444,10 @@ async function coldStart(port, configRoot) {
     for (const c of cases) {
       const r = await measure({ ...c.spec, env: cleanEnv() }, { log: path.join(tb.WORK, 'logs', `cold-${c.id}.log`) });
       out[c.id].codes.add(r.code);
-      if (i >= 2) { out[c.id].walls.push(r.wall); out[c.id].rss.push(r.rssMB); }
+      if (i >= 2) {
+        out[c.id].walls.push(r.wall);
+        out[c.id].rss.push(r.rssMB);
+      }
     }
   }
   const contacted = tb.sshdConnectionsSince(offset).connections;
@@ -351,7 +456,9 @@ async function coldStart(port, configRoot) {
     results.coldStart[c.id] = { label: c.label, note: c.note, wall: stats(out[c.id].walls), rssMB: stats(out[c.id].rss), exitCodes: [...out[c.id].codes] };
   }
   const cs = results.coldStart;
-  log(`cold start (median of ${opts.coldRuns}): node -e 0 ${ms(cs.node.wall.median)}, wd --version ${ms(cs.version.wall.median)}, wd deploy --dry-run x100 ${ms(cs.dryrun.wall.median)} (exit ${cs.dryrun.exitCodes}), ssh connections: ${contacted}`);
+  log(
+    `cold start (median of ${opts.coldRuns}): node -e 0 ${ms(cs.node.wall.median)}, wd --version ${ms(cs.version.wall.median)}, wd deploy --dry-run x100 ${ms(cs.dryrun.wall.median)} (exit ${cs.dryrun.exitCodes}), ssh connections: ${contacted}`,
+  );
 }
 
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
@@ -377,13 +484,20 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
     bucket[id] ??= { runs: [], failures: [] };
     const b = bucket[id];
     const entry = { run: r, ...res, ...extra };
-    if (res.code !== 0 || extra.missing?.length) b.failures.push(entry); else b.runs.push(entry);
+    if (res.code !== 0 || extra.missing?.length) b.failures.push(entry);
+    else b.runs.push(entry);
     return entry;
   };
   const connsOf = (offset) => {
     const { connections, perUser } = tb.sshdConnectionsSince(offset);
     const counts = [...perUser.values()];
-    return { connections, perHost: connections / n, perUserMin: counts.length ? Math.min(...counts) : 0, perUserMax: counts.length ? Math.max(...counts) : 0, usersSeen: counts.length };
+    return {
+      connections,
+      perHost: connections / n,
+      perUserMin: counts.length ? Math.min(...counts) : 0,
+      perUserMax: counts.length ? Math.max(...counts) : 0,
+      usersSeen: counts.length,
+    };
   };
 
   // --- the plan: tools that go host by host are predicted from the last N ---
@@ -419,7 +533,9 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
       const res = await measure(prepared[id].setup, { log: logFile('setup', id, r) });
       const missing = tb.hostsWithoutCheckout(n, dirOf);
       const e = record(scenario.setup, id, r, res, { missing: missing.slice(0, 5), missingCount: missing.length, ...connsOf(offset) });
-      log(`setup  ${id.padEnd(15)} run ${r}  : ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? ` (${missing.length} hosts without checkout)` : ''}`);
+      log(
+        `setup  ${id.padEnd(15)} run ${r}  : ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? ` (${missing.length} hosts without checkout)` : ''}`,
+      );
     }
   }
   // The OpenSSH contenders need a checkout; if the last setup left gaps, clone plainly.
@@ -442,7 +558,10 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
       spec.command = `mkdir -p ~/pm2app/shared/logs ~/pm2app/shared/pids && git clone -q -b ${tb.BRANCH} ${tb.ORIGIN} ~/pm2app/source && ln -sfn ~/pm2app/source ~/pm2app/current`;
       const file = path.join(dir, 'pm2-layout.json');
       fs.writeFileSync(file, JSON.stringify(spec));
-      const res = await measure({ cmd: process.execPath, args: [path.join(tb.BENCH_DIR, 'floor.mjs'), file], env: cleanEnv() }, { log: logFile('setup', 'pm2-layout', 0) });
+      const res = await measure(
+        { cmd: process.execPath, args: [path.join(tb.BENCH_DIR, 'floor.mjs'), file], env: cleanEnv() },
+        { log: logFile('setup', 'pm2-layout', 0) },
+      );
       if (res.code !== 0) throw new Error(`could not lay out pm2's directories; see ${logFile('setup', 'pm2-layout', 0)}`);
       scenario.setup.pm2 = { runs: [], failures: [], skipped: true, predicted: prev * n };
     } else {
@@ -469,16 +588,23 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
       if (c.id === 'shipit') lastShipit = Date.now();
       const missing = tb.hostsMissing(n, stamp);
       const warm = r === 0 && p.mode === 'full';
-      const bucket = warm ? (scenario.deployWarmup ??= {}) : scenario.deploy;
+      if (warm) scenario.deployWarmup ??= {};
+      const bucket = warm ? scenario.deployWarmup : scenario.deploy;
       const e = record(bucket, c.id, r, res, { missing: missing.slice(0, 5), missingCount: missing.length, ...connsOf(offset) });
-      if (p.mode === 'once' || (p.maxRun && !warm)) { bucket[c.id].single = true; bucket[c.id].predicted = p.predicted; }
+      if (p.mode === 'once' || (p.maxRun && !warm)) {
+        bucket[c.id].single = true;
+        bucket[c.id].predicted = p.predicted;
+      }
       // A slow peer gets one measured run after its warm-up (wd and the floor always get all).
       if (warm && !p.maxRun && e.wall > opts.slowAfter && !FULL.includes(c.id)) {
         p.maxRun = 1;
-        (scenario.deploy[c.id] ??= { runs: [], failures: [] }).single = true;
+        scenario.deploy[c.id] ??= { runs: [], failures: [] };
+        scenario.deploy[c.id].single = true;
         log(`deploy ${c.id.padEnd(15)} warm-up took > --slow-after ${opts.slowAfter} s: one measured run`);
       }
-      log(`deploy ${c.id.padEnd(15)} ${warm ? 'warm-up' : p.mode === 'once' ? 'single ' : `run ${r}  `}: ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? `, ${missing.length} hosts not deployed (${missing.slice(0, 3).join(', ')})` : ''}`);
+      log(
+        `deploy ${c.id.padEnd(15)} ${warm ? 'warm-up' : p.mode === 'once' ? 'single ' : `run ${r}  `}: ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? `, ${missing.length} hosts not deployed (${missing.slice(0, 3).join(', ')})` : ''}`,
+      );
       if (res.code === 0 && !missing.length) perHost[`${c.id}@${rtt}`] = { perHost: e.wall / n, wall: e.wall };
     }
   }
@@ -491,9 +617,12 @@ async function runScenario({ n, rtt, port, active, configRoot, logs, perHost }) 
       const offset = tb.sshdLogSize();
       const res = await measure(prepared['wd-releases'].rollback, { log: logFile('rollback', 'wd-releases', r) });
       const missing = tb.hostsNotAtCurrent(n, 'wdrel');
-      const bucket = r === 0 ? (scenario.rollbackWarmup ??= {}) : scenario.rollback;
+      if (r === 0) scenario.rollbackWarmup ??= {};
+      const bucket = r === 0 ? scenario.rollbackWarmup : scenario.rollback;
       const e = record(bucket, 'wd-releases', r, res, { missing: missing.slice(0, 5), missingCount: missing.length, ...connsOf(offset) });
-      log(`rollback ${'wd-releases'.padEnd(13)} ${r === 0 ? 'warm-up' : `run ${r}  `}: ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? `, ${missing.length} hosts not rolled back (${missing.slice(0, 3).join(', ')})` : ''}`);
+      log(
+        `rollback ${'wd-releases'.padEnd(13)} ${r === 0 ? 'warm-up' : `run ${r}  `}: ${e.wall.toFixed(3)} s, cpu ${e.cpu?.toFixed(2)} s, rss ${e.rssMB?.toFixed(0)} MB, ${e.perHost} conn/host${res.code ? `, EXIT ${res.code}` : ''}${missing.length ? `, ${missing.length} hosts not rolled back (${missing.slice(0, 3).join(', ')})` : ''}`,
+      );
     }
   }
   scenario.load.push(os.loadavg()[0]);
@@ -512,7 +641,8 @@ async function ensureNewSecond() {
 /** Replace the results section of docs/benchmarks.md (between its markers). */
 function writeDocs(markdown) {
   const doc = path.join(tb.ROOT, 'docs', 'benchmarks.md');
-  const begin = '<!-- bench:results:begin -->', end = '<!-- bench:results:end -->';
+  const begin = '<!-- bench:results:begin -->',
+    end = '<!-- bench:results:end -->';
   let text = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
   if (!text.includes(begin) || !text.includes(end)) text += `\n${begin}\n${end}\n`;
   text = text.slice(0, text.indexOf(begin) + begin.length) + '\n' + markdown + '\n' + text.slice(text.indexOf(end));

@@ -123,13 +123,19 @@ export function parseArgs(argv: readonly string[]): Options {
       command = 'deploy';
       rest = [];
     } else {
-      throw new UsageError(`no command given. Usage: wd <${COMMAND_SPECS.filter((c) => !c.hidden && c.name !== 'help').map((c) => c.name).join('|')}> [env] [options]; run 'wd --help' for details.`);
+      throw new UsageError(
+        `no command given. Usage: wd <${COMMAND_SPECS.filter((c) => !c.hidden && c.name !== 'help')
+          .map((c) => c.name)
+          .join('|')}> [env] [options]; run 'wd --help' for details.`,
+      );
     }
   } else if ((COMMANDS as readonly string[]).includes(first)) {
     command = first as Command;
     rest = words.slice(1);
   } else {
-    throw new UsageError(`unknown command '${first}'${didYouMean(first, COMMANDS)}. Commands: ${COMMANDS.filter((c) => c !== 'help' && c !== 'version').join(', ')}.`);
+    throw new UsageError(
+      `unknown command '${first}'${didYouMean(first, COMMANDS)}. Commands: ${COMMANDS.filter((c) => c !== 'help' && c !== 'version').join(', ')}.`,
+    );
   }
 
   if (command === 'help') {
@@ -143,7 +149,9 @@ export function parseArgs(argv: readonly string[]): Options {
   for (const f of known) {
     if (!f.commands.includes(command)) {
       const where = f.commands.filter((c) => c !== 'help' && c !== 'version');
-      throw new UsageError(`--${f.name} does not apply to 'wd ${command}'; it is an option of: ${where.map((c) => `wd ${c}`).join(', ')}. See 'wd ${command} --help'.`);
+      throw new UsageError(
+        `--${f.name} does not apply to 'wd ${command}'; it is an option of: ${where.map((c) => `wd ${c}`).join(', ')}. See 'wd ${command} --help'.`,
+      );
     }
   }
 
@@ -197,7 +205,10 @@ export function parseArgs(argv: readonly string[]): Options {
   if (only !== undefined) opts.only = only;
   const roles = str('roles');
   if (roles !== undefined) {
-    opts.roles = roles.split(',').map((r) => r.trim()).filter((r) => r !== '');
+    opts.roles = roles
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r !== '');
     if (opts.roles.length === 0) throw new UsageError(`--roles needs at least one role name, e.g. --roles web,db.`);
   }
   const conc = whole('concurrency', 'hosts');

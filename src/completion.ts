@@ -14,9 +14,15 @@ export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 const shown = (f: FlagSpec): boolean => !f.hidden;
 const visibleCommands = COMMAND_SPECS.filter((c) => !c.hidden);
-const words = (flags: FlagSpec[]): string => flags.filter(shown).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]).join(' ');
+const words = (flags: FlagSpec[]): string =>
+  flags
+    .filter(shown)
+    .flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])
+    .join(' ');
 const valueFlags = (): string =>
-  FLAGS.filter((f) => f.type === 'string' && shown(f)).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]).join('|');
+  FLAGS.filter((f) => f.type === 'string' && shown(f))
+    .flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])
+    .join('|');
 // Single quotes inside a single-quoted shell word.
 const sq = (s: string): string => s.replace(/'/g, `'\\''`);
 
@@ -173,7 +179,8 @@ export async function environmentNames(path: string | undefined, cwd: string): P
     for (const dir of new Set(candidates(cwd, undefined, undefined).map((c) => join(c, '..', 'deploy')))) {
       for (const entry of safeList(dir)) {
         if (entry.isFile() && entry.name.endsWith('.yml')) names.add(basename(entry.name, '.yml'));
-        if (entry.isDirectory()) for (const f of safeList(join(dir, entry.name))) if (f.isFile() && f.name.endsWith('.yml')) names.add(`${entry.name}:${basename(f.name, '.yml')}`);
+        if (entry.isDirectory())
+          for (const f of safeList(join(dir, entry.name))) if (f.isFile() && f.name.endsWith('.yml')) names.add(`${entry.name}:${basename(f.name, '.yml')}`);
       }
     }
   }
@@ -198,4 +205,3 @@ export async function runCompletion(opts: Options, io: Io): Promise<number> {
   io.stdout.write(completionScript(opts.rest[0]!));
   return 0;
 }
-

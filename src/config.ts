@@ -108,7 +108,7 @@ export async function loadConfig(
   let file: string | undefined;
   if (path !== undefined) {
     const abs = resolve(cwd, path);
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(abs);
     } catch {
@@ -247,7 +247,15 @@ export function layout(data: Map): { single: true } | { single: false; envs: str
 const CONTROL = /[\x00-\x1f\x7f]/;
 function controlName(s: string): string {
   const c = CONTROL.exec(s)![0];
-  return c === '\n' ? 'a newline' : c === '\r' ? 'a carriage return' : c === '\0' ? 'a NUL byte' : c === '\t' ? 'a tab' : `the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+  return c === '\n'
+    ? 'a newline'
+    : c === '\r'
+      ? 'a carriage return'
+      : c === '\0'
+        ? 'a NUL byte'
+        : c === '\t'
+          ? 'a tab'
+          : `the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
 }
 
 function at(source: string, obj: object | undefined, key?: string): string {
@@ -262,12 +270,7 @@ function checkName(kind: 'environment' | 'project', name: string, where: string)
 }
 
 /** Pick the environment's raw settings out of a parsed file. */
-export function selectEnv(
-  data: unknown,
-  source: string,
-  project: string | undefined,
-  env: string | undefined,
-): { raw: Map; env: string; project?: string } {
+export function selectEnv(data: unknown, source: string, project: string | undefined, env: string | undefined): { raw: Map; env: string; project?: string } {
   if (env !== undefined) checkName('environment', env, 'on the command line');
   if (project !== undefined) checkName('project', project, 'on the command line');
   if (data === undefined || data === null) throw new ConfigError(`config ${source} is empty. Add an environment, e.g. run 'wd init' to see every key.`);
@@ -275,7 +278,10 @@ export function selectEnv(
   const shape = layout(data);
   // A file like config/deploy/production.yml may hold the settings directly.
   if (shape.single) {
-    if (!env) throw new ConfigError(`no environment given. Usage: wd deploy <env> (config ${source} holds a single environment's settings; name it as the file is used).`);
+    if (!env)
+      throw new ConfigError(
+        `no environment given. Usage: wd deploy <env> (config ${source} holds a single environment's settings; name it as the file is used).`,
+      );
     return { raw: data, env, ...(project ? { project } : {}) };
   }
   const { envs, projects } = shape;
@@ -284,14 +290,16 @@ export function selectEnv(
     checkName('environment', name, at(source, holder, name));
     if (proj !== undefined) checkName('project', proj, at(source, data, proj));
     const raw = holder[name];
-    if (raw === null || raw === undefined) throw new ConfigError(`${at(source, holder, name)}: environment '${name}' in ${where} is empty: it needs at least deploy_to and repository.`);
+    if (raw === null || raw === undefined)
+      throw new ConfigError(`${at(source, holder, name)}: environment '${name}' in ${where} is empty: it needs at least deploy_to and repository.`);
     if (!isMap(raw)) throw new ConfigError(`${at(source, holder, name)}: environment '${name}' in ${where} must be a map of settings, got ${describe(raw)}.`);
     return { raw, env: name, ...(proj !== undefined ? { project: proj } : {}) };
   };
 
   if (project !== undefined && projects.includes(project)) {
     const holder = data[project] as Map;
-    if (!env) throw new ConfigError(`no environment given for project '${project}'. Environments in ${source}: ${Object.keys(holder).map(printable).join(', ')}.`);
+    if (!env)
+      throw new ConfigError(`no environment given for project '${project}'. Environments in ${source}: ${Object.keys(holder).map(printable).join(', ')}.`);
     if (!(env in holder)) throw unknownEnv(env, Object.keys(holder), `${source} (project '${project}')`);
     return pick(holder, env, `${source} (project '${project}')`, project);
   }
@@ -304,12 +312,18 @@ export function selectEnv(
   }
   if (envs.includes(env)) return pick(data, env, source, project);
   if (projects.includes(env)) {
-    throw new ConfigError(`'${env}' is a project in ${source}, not an environment; name one of its environments: ${qualified().filter((q) => q.startsWith(`${env}:`)).map(printable).join(', ')}.`);
+    throw new ConfigError(
+      `'${env}' is a project in ${source}, not an environment; name one of its environments: ${qualified()
+        .filter((q) => q.startsWith(`${env}:`))
+        .map(printable)
+        .join(', ')}.`,
+    );
   }
   if (projects.length > 0) {
     const having = projects.filter((p) => isMap(data[p]) && env in (data[p] as Map));
     if (having.length === 1) return pick(data[having[0]!] as Map, env, `${source} (project '${having[0]}')`, having[0]!);
-    if (having.length > 1) throw new ConfigError(`environment '${env}' exists in several projects of ${source} (${having.join(', ')}); choose one with --to=<project>:${env}.`);
+    if (having.length > 1)
+      throw new ConfigError(`environment '${env}' exists in several projects of ${source} (${having.join(', ')}); choose one with --to=<project>:${env}.`);
   }
   throw unknownEnv(env, envs.length ? envs : qualified(), source);
 }
@@ -332,7 +346,9 @@ export function listEnvironments(data: unknown): Array<{ project?: string; env: 
 }
 
 function unknownEnv(env: string, known: string[], where: string): ConfigError {
-  return new ConfigError(`unknown environment '${printable(env)}' in ${where}${didYouMean(env, known)}. Environments there: ${known.map(printable).join(', ') || '(none)'}.`);
+  return new ConfigError(
+    `unknown environment '${printable(env)}' in ${where}${didYouMean(env, known)}. Environments there: ${known.map(printable).join(', ') || '(none)'}.`,
+  );
 }
 
 function describe(v: unknown): string {
@@ -357,7 +373,9 @@ export function validateEnv(raw: Map, ctx: { source: string; env: string; projec
   for (const key of Object.keys(raw)) {
     if (KNOWN.has(key)) continue;
     if (key === 'roles' || key === 'name') {
-      throw new ConfigError(`${where(raw, key)}: '${key}' belongs to a host, not to the environment: move it under a domain entry, e.g.\n  domain:\n    - name: deploy@web1.example.com\n      roles: [web, db]`);
+      throw new ConfigError(
+        `${where(raw, key)}: '${key}' belongs to a host, not to the environment: move it under a domain entry, e.g.\n  domain:\n    - name: deploy@web1.example.com\n      roles: [web, db]`,
+      );
     }
     throw new ConfigError(`${where(raw, key)}: unknown key '${printable(key)}'${didYouMean(key, KEY_NAMES)}. Known keys: ${KEY_NAMES.join(', ')}.`);
   }
@@ -413,7 +431,8 @@ export function validateEnv(raw: Map, ctx: { source: string; env: string; projec
   if (vars !== undefined && vars !== null && vars !== '') {
     if (!isMap(vars)) fail(envKey, `expected a map of VARIABLE: value, got ${describe(vars)}.`);
     for (const [k, v] of Object.entries(vars as Map)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(envKey, `${JSON.stringify(k)} is not a valid environment variable name (letters, digits and _, not starting with a digit).`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+        fail(envKey, `${JSON.stringify(k)} is not a valid environment variable name (letters, digits and _, not starting with a digit).`);
       if (isMap(v) || Array.isArray(v)) fail(envKey, `value of ${k} must be a string, number or boolean, got ${describe(v)}.`);
       // Newlines and quotes are carried (the script quotes every value); a NUL cannot be.
       const s = rubyString(v);
@@ -432,7 +451,8 @@ export function validateEnv(raw: Map, ctx: { source: string; env: string; projec
   const cfgRepo = text('config_repository');
   if (cfgTo !== undefined || cfgRepo !== undefined) {
     if (cfgTo === undefined) fail('deploy_config_to', `config_repository is set, so deploy_config_to (where to check it out on each host) is required.`);
-    if (cfgRepo === undefined) fail('config_repository', `deploy_config_to is set, so config_repository (the git URL of the configuration repository) is required.`);
+    if (cfgRepo === undefined)
+      fail('config_repository', `deploy_config_to is set, so config_repository (the git URL of the configuration repository) is required.`);
     const target = text('config_target') ?? ctx.env;
     if (target.split('/').includes('..')) fail('config_target', `'${target}' must stay inside the configuration repository (no '..').`);
     if (CONTROL.test(target)) fail('config_target', `the default, the environment name, contains ${controlName(target)}; set config_target.`);
@@ -461,16 +481,22 @@ export function validateEnv(raw: Map, ctx: { source: string; env: string; projec
 
   const strategy = text('strategy');
   if (strategy !== undefined) {
-    if (!(STRATEGIES as readonly string[]).includes(strategy)) fail('strategy', `'${strategy}' is not a strategy${didYouMean(strategy, STRATEGIES)}; use in_place (the default) or releases.`);
+    if (!(STRATEGIES as readonly string[]).includes(strategy))
+      fail('strategy', `'${strategy}' is not a strategy${didYouMean(strategy, STRATEGIES)}; use in_place (the default) or releases.`);
     out.strategy = strategy as Strategy;
   }
   const releasesOnly = (key: string): void => {
-    if (out.strategy !== 'releases') fail(key, `applies only to strategy: releases, and this environment uses ${strategy === undefined ? 'in_place (the default)' : 'in_place'}; add strategy: releases or remove ${key}.`);
+    if (out.strategy !== 'releases')
+      fail(
+        key,
+        `applies only to strategy: releases, and this environment uses ${strategy === undefined ? 'in_place (the default)' : 'in_place'}; add strategy: releases or remove ${key}.`,
+      );
   };
   if (given('keep_releases')) {
     releasesOnly('keep_releases');
     const k = raw['keep_releases'];
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 2) fail('keep_releases', `expected a whole number of releases, 2 or more (the current one and one to roll back to), got ${describe(k)}.`);
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 2)
+      fail('keep_releases', `expected a whole number of releases, 2 or more (the current one and one to roll back to), got ${describe(k)}.`);
     out.keepReleases = k as number;
   }
   if (given('shared_paths')) {
@@ -568,10 +594,12 @@ function hostEntries(raw: Map, envSsh: string[], c: HostCtx): HostEntry[] {
     if (!isMap(item)) c.fail('domain', `each entry must be a host name or a map {name, roles, ssh_options}, got ${describe(item)}.`);
     const m = item as Map;
     for (const k of Object.keys(m)) {
-      if (!DOMAIN_KEY_NAMES.includes(k)) c.fail('domain', `unknown key '${printable(k)}' in a domain entry${didYouMean(k, DOMAIN_KEY_NAMES)}. Known: ${DOMAIN_KEY_NAMES.join(', ')}.`, m, k);
+      if (!DOMAIN_KEY_NAMES.includes(k))
+        c.fail('domain', `unknown key '${printable(k)}' in a domain entry${didYouMean(k, DOMAIN_KEY_NAMES)}. Known: ${DOMAIN_KEY_NAMES.join(', ')}.`, m, k);
     }
     const rawName = m['name'];
-    if (rawName !== undefined && rawName !== null && typeof rawName !== 'string') c.fail('domain', `'name' must be a string like deploy@web1, got ${describe(rawName)}.`, m, 'name');
+    if (rawName !== undefined && rawName !== null && typeof rawName !== 'string')
+      c.fail('domain', `'name' must be a string like deploy@web1, got ${describe(rawName)}.`, m, 'name');
     const roles = roleList(m['roles'], (msg) => c.fail('domain', msg, m, 'roles'));
     const own = sshOptionList(m['ssh_options'], (msg) => c.fail('domain', `ssh_options: ${msg}`, m, 'ssh_options'));
     if (typeof rawName !== 'string' || rawName === '' || rawName === 'local') {
@@ -601,7 +629,7 @@ function remoteHost(written: string, roles: string[], envSsh: string[], holder: 
     bad('expected host, user@host or user@host:port.');
   }
   const parts = splitDomain(name);
-  if (parts.user !== undefined && parts.user.startsWith('-')) bad("the user must not start with '-'.");
+  if (parts.user?.startsWith('-')) bad("the user must not start with '-'.");
   if (parts.host.startsWith('-')) bad("the host must not start with '-'.");
   if (parts.port !== undefined && (parts.port < 1 || parts.port > 65535)) bad(`port ${parts.port} is not between 1 and 65535.`);
   const at = `${c.where(holder, own.length > 0 ? 'ssh_options' : holder === c.raw ? 'domain' : 'name')}, host ${name}`;
@@ -630,4 +658,3 @@ export function configFromSource(source: Source, project: string | undefined, en
   const picked = selectEnv(data, source.name, project, env);
   return validateEnv(picked.raw, { source: source.name, env: picked.env, ...(picked.project ? { project: picked.project } : {}) });
 }
-

@@ -7,7 +7,9 @@ import { VERSION } from './version.js';
 function optionLines(flags: readonly FlagSpec[], note: (f: FlagSpec) => string = () => ''): string {
   const shown = flags.filter((f) => !f.hidden);
   const width = Math.max(...shown.map((f) => flagUsage(f).length + (f.short ? 0 : 4)));
-  return shown.map((f) => `  ${(f.short ? '' : '    ') + flagUsage(f)}${' '.repeat(width - flagUsage(f).length - (f.short ? 0 : 4))}  ${f.help}${note(f)}`).join('\n');
+  return shown
+    .map((f) => `  ${(f.short ? '' : '    ') + flagUsage(f)}${' '.repeat(width - flagUsage(f).length - (f.short ? 0 : 4))}  ${f.help}${note(f)}`)
+    .join('\n');
 }
 
 // In the general help, a flag that only some commands take says which.

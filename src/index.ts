@@ -18,7 +18,14 @@ export { VERSION } from './version.js';
 
 /** Find, read and validate one environment (as the CLI does; a ConfigError names the problem). */
 export function loadEnv(where: { path?: string; env?: string; project?: string; cwd?: string }): Promise<EnvConfig> {
-  return load({ ...(where.path !== undefined ? { path: where.path } : {}), ...(where.env !== undefined ? { env: where.env } : {}), ...(where.project !== undefined ? { project: where.project } : {}) }, where.cwd ?? process.cwd());
+  return load(
+    {
+      ...(where.path !== undefined ? { path: where.path } : {}),
+      ...(where.env !== undefined ? { env: where.env } : {}),
+      ...(where.project !== undefined ? { project: where.project } : {}),
+    },
+    where.cwd ?? process.cwd(),
+  );
 }
 
 export interface DeployOptions {

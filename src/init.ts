@@ -30,7 +30,11 @@ export function schemaReference(configFile: string, schemaFile = SCHEMA_FILE): s
   return schemaFile;
 }
 
-const indent = (text: string, pad: string): string => text.split('\n').map((l) => (l === '' ? '' : pad + l)).join('\n');
+const indent = (text: string, pad: string): string =>
+  text
+    .split('\n')
+    .map((l) => (l === '' ? '' : pad + l))
+    .join('\n');
 
 /** The starter text: every key of the table, the optional ones commented out. */
 export function starter(schemaRef: string): string {
@@ -66,7 +70,8 @@ export function runInit(opts: Options, io: Io): number {
   if (opts.rest.length > 1) throw new UsageError(`too many arguments to 'wd init': ${opts.rest.join(' ')}. Usage: wd init [FILE] [--force].`);
   const named = opts.rest[0];
   const file = resolve(io.cwd, named ?? 'deploy.yml');
-  if (existsSync(file) && !opts.force) throw new UsageError(`${file} already exists; not overwriting it. Use --force to replace it, or name another file: wd init FILE.`);
+  if (existsSync(file) && !opts.force)
+    throw new UsageError(`${file} already exists; not overwriting it. Use --force to replace it, or name another file: wd init FILE.`);
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, starter(schemaReference(file)));

@@ -14,7 +14,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (e instanceof WdError) {
       io.stderr.write(`wd: ${e.message}\n`);
       // A machine asked for JSON: it gets a JSON document even when nothing ran.
-      if (argv.includes('--json')) io.stdout.write(JSON.stringify({ version: VERSION, status: 'error', error: { kind: e instanceof UsageError ? 'usage' : 'config', message: e.message } }, null, 2) + '\n');
+      if (argv.includes('--json'))
+        io.stdout.write(
+          JSON.stringify({ version: VERSION, status: 'error', error: { kind: e instanceof UsageError ? 'usage' : 'config', message: e.message } }, null, 2) +
+            '\n',
+        );
       return e.exitCode;
     }
     io.stderr.write(`wd: internal error (please report it): ${(e as Error).stack ?? String(e)}\n`);

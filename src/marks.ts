@@ -10,8 +10,23 @@ export const MARK_PREFIX = '::wd:';
 export const TOKEN_PLACEHOLDER = '@WD_TOKEN@';
 
 export const STEPS = [
-  'prepare', 'lock', 'check', 'fetch', 'changes', 'config', 'rsync', 'rake',
-  'release', 'shared', 'before_switch_script', 'switch', 'prune', 'post_setup_script', 'post_deploy_script', 'rollback', 'status',
+  'prepare',
+  'lock',
+  'check',
+  'fetch',
+  'changes',
+  'config',
+  'rsync',
+  'rake',
+  'release',
+  'shared',
+  'before_switch_script',
+  'switch',
+  'prune',
+  'post_setup_script',
+  'post_deploy_script',
+  'rollback',
+  'status',
 ] as const;
 export type Step = (typeof STEPS)[number];
 

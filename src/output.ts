@@ -263,7 +263,10 @@ export function findMark(l: Line, mark: string): { text: Line; fields: string[] 
   }
   const at = l.tail.lastIndexOf(mark);
   if (at < 0) return undefined;
-  return { text: { head: l.head, omitted: l.omitted, tail: l.tail.subarray(0, at) }, fields: fieldsOf(l.tail.subarray(at + Buffer.byteLength(mark)).toString('utf8')) };
+  return {
+    text: { head: l.head, omitted: l.omitted, tail: l.tail.subarray(0, at) },
+    fields: fieldsOf(l.tail.subarray(at + Buffer.byteLength(mark)).toString('utf8')),
+  };
 }
 
 export interface HostOutputOptions {
@@ -323,20 +326,24 @@ export class HostOutput {
         this.send();
       },
     });
-    this.out = feed(new LineSplitter((l) => {
-      const m = findMark(l, mark);
-      if (m === undefined) return this.emit(this.o.stdout, this.render(l));
-      // A post script's last line may lack its newline (echo -n, curl -s): the
-      // marker then arrives glued to it, and the text before it is still output.
-      if (m.text !== '') this.emit(this.o.stdout, this.render(m.text));
-      this.o.onMark(m.fields);
-    }, this.maxLine));
-    this.err = feed(new LineSplitter((l) => {
-      const text = this.render(l);
-      const t = text.trim();
-      if (t !== '' && !t.startsWith('+')) this.lastError = shorten(t, REASON_CHARS);
-      this.emit(this.o.stderr, text);
-    }, this.maxLine));
+    this.out = feed(
+      new LineSplitter((l) => {
+        const m = findMark(l, mark);
+        if (m === undefined) return this.emit(this.o.stdout, this.render(l));
+        // A post script's last line may lack its newline (echo -n, curl -s): the
+        // marker then arrives glued to it, and the text before it is still output.
+        if (m.text !== '') this.emit(this.o.stdout, this.render(m.text));
+        this.o.onMark(m.fields);
+      }, this.maxLine),
+    );
+    this.err = feed(
+      new LineSplitter((l) => {
+        const text = this.render(l);
+        const t = text.trim();
+        if (t !== '' && !t.startsWith('+')) this.lastError = shorten(t, REASON_CHARS);
+        this.emit(this.o.stderr, text);
+      }, this.maxLine),
+    );
   }
 
   private render(l: Line): string {

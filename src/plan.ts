@@ -73,7 +73,9 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
   if (flags.only !== undefined) {
     const only = flags.only;
     // whiskey_disk matched --only against the host without its user; accept both.
-    hosts = hosts.filter((h) => h.name === only || stripUser(h.name) === only || stripUser(h.name) === stripPort(only) || stripPort(stripUser(h.name)) === only);
+    hosts = hosts.filter(
+      (h) => h.name === only || stripUser(h.name) === only || stripUser(h.name) === stripPort(only) || stripPort(stripUser(h.name)) === only,
+    );
     // No match is no work, not an error (whiskey_disk: "No deployments to report."): the same
     // cron line `wd deploy --only=$(hostname)` runs on every machine, most of which are no host.
     if (hosts.length === 0) return [];
@@ -83,7 +85,9 @@ export function planHosts(env: EnvConfig, action: Action, flags: PlanFlags, cwd:
     hosts = hosts.filter((h) => h.roles.some((r) => want.includes(r)));
     if (hosts.length === 0) {
       const known = [...new Set(env.hosts.flatMap((h) => h.roles))];
-      throw new UsageError(`--roles ${want.join(',')} matches no host of environment '${env.environment}' in ${env.source}. Roles there: ${known.join(', ') || '(none)'}.`);
+      throw new UsageError(
+        `--roles ${want.join(',')} matches no host of environment '${env.environment}' in ${env.source}. Roles there: ${known.join(', ') || '(none)'}.`,
+      );
     }
   }
   if (env.strategy === 'releases') checkSharedPaths(env);
@@ -125,7 +129,9 @@ function checkSharedPaths(env: EnvConfig): void {
   for (const inner of env.sharedPaths) {
     const outer = env.sharedPaths.find((p) => inner.startsWith(`${p}/`));
     if (outer !== undefined) {
-      throw new ConfigError(`${env.source}, environment '${env.environment}', key 'shared_paths': '${inner}' is inside '${outer}', which is shared already; list only '${outer}'.`);
+      throw new ConfigError(
+        `${env.source}, environment '${env.environment}', key 'shared_paths': '${inner}' is inside '${outer}', which is shared already; list only '${outer}'.`,
+      );
     }
   }
 }

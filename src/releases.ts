@@ -62,7 +62,9 @@ function buildSteps(plan: HostPlan): string[] {
     L.push(
       '  wd_step check',
       '  if ! wd_stale "$WD_DEPLOY_TO/repo" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION"' +
-        (plan.config ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"' : '') +
+        (plan.config
+          ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"'
+          : '') +
         '; then',
       '    echo "No changes to deploy."',
       '    wd_mark revision "$WD_PREVIOUS_REVISION"',

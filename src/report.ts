@@ -22,8 +22,10 @@ export function summary(results: readonly HostResult[], color: boolean): string 
   const ok = results.filter((r) => r.ok).length;
   const skipped = results.filter((r) => r.status === 'skipped').length;
   const bad = results.length - ok - skipped;
-  lines.push(`Total: ${plural(results.length, 'deployment', 'deployments')}, ${plural(ok, 'success', 'successes')}, ${plural(bad, 'failure', 'failures')}` +
-    `${skipped ? `, ${skipped} skipped` : ''}.`);
+  lines.push(
+    `Total: ${plural(results.length, 'deployment', 'deployments')}, ${plural(ok, 'success', 'successes')}, ${plural(bad, 'failure', 'failures')}` +
+      `${skipped ? `, ${skipped} skipped` : ''}.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -49,7 +51,17 @@ export function parseHistory(line: string | undefined): HistoryEntry | undefined
   const f = line.split('\t');
   if (f.length < 9) return undefined;
   const rev = (s: string | undefined): string | null => (s && s !== '-' ? s : null);
-  return { time: f[0]!, by: f[1]!, version: f[2]!, command: f[3]!, branch: f[4]!, previousRevision: rev(f[5]), revision: rev(f[6]), result: f[7]!, duration: f[8]! };
+  return {
+    time: f[0]!,
+    by: f[1]!,
+    version: f[2]!,
+    command: f[3]!,
+    branch: f[4]!,
+    previousRevision: rev(f[5]),
+    revision: rev(f[6]),
+    result: f[7]!,
+    duration: f[8]!,
+  };
 }
 
 /** wd status: what each host reported, as data. */
@@ -120,29 +132,46 @@ export function statusTable(results: readonly HostResult[], color: boolean, _now
   // Widths from the text without colour codes.
   const plain = (t: string): string => t.replace(/\x1b\[[0-9;]*m/g, '');
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => plain(row[c] ?? '').length)));
-  const lines = rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell + ' '.repeat(widths[c]! - plain(cell).length))).join('  ').trimEnd());
+  const lines = rows.map((row) =>
+    row
+      .map((cell, c) => (c === row.length - 1 ? cell : cell + ' '.repeat(widths[c]! - plain(cell).length)))
+      .join('  ')
+      .trimEnd(),
+  );
   return [...lines, ...extra].join('\n') + '\n';
 }
 
 export function jsonReport(command: string, environment: string, results: readonly HostResult[], startedAt: number, endedAt: number): string {
   if (command === 'status') {
-    return JSON.stringify({ version: VERSION, command, environment, status: results.every((r) => r.ok) ? 'succeeded' : 'failed', hosts: results.map(hostStatus) }, null, 2) + '\n';
+    return (
+      JSON.stringify(
+        { version: VERSION, command, environment, status: results.every((r) => r.ok) ? 'succeeded' : 'failed', hosts: results.map(hostStatus) },
+        null,
+        2,
+      ) + '\n'
+    );
   }
-  return JSON.stringify({
-    version: VERSION,
-    command,
-    environment,
-    status: results.every((r) => r.ok) ? 'succeeded' : 'failed',
-    durationMs: endedAt - startedAt,
-    hosts: results.map((r) => ({
-      host: r.host,
-      status: r.status,
-      ...(r.reason !== undefined ? { reason: r.reason } : {}),
-      ...(r.step !== undefined && !r.ok ? { step: r.step } : {}),
-      exitCode: r.exitCode,
-      previousRevision: r.previous ?? null,
-      revision: r.revision ?? null,
-      durationMs: r.endedAt - r.startedAt,
-    })),
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        version: VERSION,
+        command,
+        environment,
+        status: results.every((r) => r.ok) ? 'succeeded' : 'failed',
+        durationMs: endedAt - startedAt,
+        hosts: results.map((r) => ({
+          host: r.host,
+          status: r.status,
+          ...(r.reason !== undefined ? { reason: r.reason } : {}),
+          ...(r.step !== undefined && !r.ok ? { step: r.step } : {}),
+          exitCode: r.exitCode,
+          previousRevision: r.previous ?? null,
+          revision: r.revision ?? null,
+          durationMs: r.endedAt - r.startedAt,
+        })),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

@@ -46,7 +46,8 @@ export function whoAmI(env: NodeJS.ProcessEnv): string {
   } catch {
     user ??= 'unknown';
   }
-  return `${user}@${hostname()}`;
+  // It goes into tab-separated, one-a-line history and lock files on every host.
+  return `${user}@${hostname()}`.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
 export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
@@ -212,7 +213,8 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   const { plans, scripts } = prepared;
   if (plans.length === 0 && !opts.json) {
     io.stdout.write(`No deployments to report.\n`);
-    if (opts.only !== undefined) io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
+    if (opts.only !== undefined)
+      io.stderr.write(`wd: --only '${opts.only}' matches no host of '${env.environment}' (hosts: ${env.hosts.map((h) => h.name).join(', ')}).\n`);
     return { code: 0, results: [] };
   }
   if (opts.dryRun) {

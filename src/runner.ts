@@ -143,7 +143,15 @@ async function runOne(job: HostJob, o: RunOptions): Promise<HostResult> {
   // The client's own deadline, a little after the host's: a host that does not answer is cut off.
   const abort = new AbortController();
   let clientTimedOut = false;
-  const timer = o.timeoutSec ? setTimeout(() => ((clientTimedOut = true), abort.abort()), (o.timeoutSec + (o.waitLockSec ?? 0)) * 1000 + CLIENT_TIMEOUT_SLACK_MS) : undefined;
+  const timer = o.timeoutSec
+    ? setTimeout(
+        () => {
+          clientTimedOut = true;
+          abort.abort();
+        },
+        (o.timeoutSec + (o.waitLockSec ?? 0)) * 1000 + CLIENT_TIMEOUT_SLACK_MS,
+      )
+    : undefined;
   const onAbortRunning = (): void => abort.abort();
   o.abortRunning?.addEventListener('abort', onAbortRunning, { once: true });
   if (o.abortRunning?.aborted) abort.abort();

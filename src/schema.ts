@@ -17,14 +17,15 @@ const TYPES: Record<KeyType, Schema> = {
   boolean: { type: 'boolean' },
   seconds: { type: 'number', exclusiveMinimum: 0 },
   integer: { type: 'integer' },
-  batch: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^([1-9][0-9]?|100)%$' }] },
+  batch: {
+    anyOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'string', pattern: '^([1-9][0-9]?|100)%$' },
+    ],
+  },
   strategy: { enum: [...STRATEGIES] },
   domain: {
-    anyOf: [
-      { type: 'null' },
-      { $ref: '#/definitions/host' },
-      { type: 'array', items: { anyOf: [{ type: 'null' }, { $ref: '#/definitions/host' }] } },
-    ],
+    anyOf: [{ type: 'null' }, { $ref: '#/definitions/host' }, { type: 'array', items: { anyOf: [{ type: 'null' }, { $ref: '#/definitions/host' }] } }],
   },
   vars: { type: ['object', 'null'], propertyNames: { pattern: ENV_VAR }, additionalProperties: scalar },
   ssh_options: { $ref: '#/definitions/sshOptions' },
@@ -72,7 +73,10 @@ export function deploySchema(): Schema {
             type: 'object',
             properties: {
               name: { type: ['string', 'null'], description: DOMAIN_KEYS[0]!.help },
-              roles: { anyOf: [{ type: 'null' }, { type: 'string' }, { type: 'array', items: { type: ['string', 'null'] } }], description: DOMAIN_KEYS[1]!.help },
+              roles: {
+                anyOf: [{ type: 'null' }, { type: 'string' }, { type: 'array', items: { type: ['string', 'null'] } }],
+                description: DOMAIN_KEYS[1]!.help,
+              },
               ssh_options: { $ref: '#/definitions/sshOptions', description: DOMAIN_KEYS[2]!.help },
             },
             additionalProperties: false,

@@ -37,7 +37,7 @@ export function buildScript(plan: HostPlan): BuiltScript {
     [HELPERS],
     plan.action === 'status' ? [] : [POST_HELPERS],
     plan.run.debug ? ['set -x'] : [],
-    releases ? releaseBody(plan) : plan.action === 'status' ? statusBody(plan) : [...body(plan), PREPARE, JOB, 'wd_main'],
+    releases ? releaseBody(plan) : plan.action === 'status' ? statusBody() : [...body(plan), PREPARE, JOB, 'wd_main'],
     ['exit', '}'],
   ];
   const { script, mark } = withToken(parts.flat().join('\n') + '\n');
@@ -84,7 +84,9 @@ function vars(plan: HostPlan): string[] {
   }
   // rake_env reaches post scripts and rake only, through this function, and
   // never through xtrace: --debug must not print secrets.
-  const assigns = Object.entries(plan.env).map(([k, v]) => `${k}=${quote(v)} `).join('');
+  const assigns = Object.entries(plan.env)
+    .map(([k, v]) => `${k}=${quote(v)} `)
+    .join('');
   L.push(
     'wd_with_env() {',
     '  { set +x; } 2>/dev/null',
@@ -136,21 +138,11 @@ function body(plan: HostPlan): string[] {
   const L = [SYNC, plan.config ? OVERLAY : '', HOOKS, 'wd_body() {'];
   if (plan.action === 'rollback') L.push(...ROLLBACK_STEPS);
   else L.push(...(plan.action === 'setup' ? SETUP_STEPS : DEPLOY_STEPS)(plan));
-  L.push(
-    '  wd_step changes',
-    '  wd_changes',
-  );
+  L.push('  wd_step changes', '  wd_changes');
   if (plan.config) {
     L.push('  wd_overlay');
   }
-  L.push(
-    `  wd_step ${plan.postKey}`,
-    `  wd_post ${plan.postKey}`,
-    `  wd_rake ${plan.rakeTask}`,
-    "  wd_mark 'done'",
-    '  : >"$WD_RUN/done"',
-    '}',
-  );
+  L.push(`  wd_step ${plan.postKey}`, `  wd_post ${plan.postKey}`, `  wd_rake ${plan.rakeTask}`, "  wd_mark 'done'", '  : >"$WD_RUN/done"', '}');
   return L.filter((l) => l !== '');
 }
 
@@ -174,11 +166,7 @@ function SETUP_STEPS(plan: HostPlan): string[] {
 }
 
 function DEPLOY_STEPS(plan: HostPlan): string[] {
-  const L = [
-    '  cd -- "$WD_DEPLOY_TO"',
-    '  WD_PREVIOUS_REVISION=$(wd_deployed)',
-    '  wd_mark previous "$WD_PREVIOUS_REVISION"',
-  ];
+  const L = ['  cd -- "$WD_DEPLOY_TO"', '  WD_PREVIOUS_REVISION=$(wd_deployed)', '  wd_mark previous "$WD_PREVIOUS_REVISION"'];
   if (plan.config) {
     L.push(`  [ -e "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"`);
   }
@@ -186,7 +174,9 @@ function DEPLOY_STEPS(plan: HostPlan): string[] {
     L.push(
       '  wd_step check',
       '  if ! wd_stale "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION"' +
-        (plan.config ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"' : '') +
+        (plan.config
+          ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"'
+          : '') +
         '; then',
       '    echo "No changes to deploy."',
       '    wd_mark revision "$WD_PREVIOUS_REVISION"',
@@ -410,6 +400,13 @@ wd_reap() {
   done
   kill -KILL -- "-$1" 2>/dev/null || true
 }
+# Aborted before the body started (while queued for the lock): run nothing.
+wd_called_off() {
+  [ -f "$WD_RUN/why" ] || return 0
+  echo "wd: called off before it started; nothing was changed" >&2
+  wd_mark result "$(<"$WD_RUN/why")"
+  exit 130
+}
 # Detached from the connection: its own process group, stdin empty, output
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
@@ -418,10 +415,19 @@ wd_job() {
   wd_step lock
   exec 9>>"$WD_STATE/lock"
   if command -v flock >/dev/null 2>&1; then
-    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy; else flock -w "$WD_WAIT_LOCK" 9 || wd_busy; fi
+    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy
+    else
+      # Queued in the background, so an abort can end the wait (the lock belongs
+      # to the open file, so it is this job's once flock has it).
+      flock -w "$WD_WAIT_LOCK" 9 &
+      printf '%s' "$!" >"$WD_RUN/lock.pid"
+      wait "$!" || { wd_called_off; wd_busy; }
+      rm -f -- "$WD_RUN/lock.pid"
+    fi
   else
     echo "wd: flock is not installed on this host, so this run is not locked against others (install util-linux)" >&2
   fi
+  wd_called_off
   printf '%s\\t%s\\t%s\\tpid %s\\n' "$WD_BY" "$WD_COMMAND" "$t" "$BASHPID" >"$WD_STATE/lock"
   set -m
   wd_body 9>&- &
@@ -479,11 +485,14 @@ wd_main() {
   # The control channel: the rest of stdin. EOF (the client went away) changes nothing.
   (
     while IFS= read -r line; do
-      if [ "$line" = abort ] && [ -f "$WD_RUN/body.pid" ]; then
-        printf interrupted >"$WD_RUN/why"
+      [ "$line" = abort ] || continue
+      printf interrupted >"$WD_RUN/why"
+      if [ -f "$WD_RUN/body.pid" ]; then
         kill -TERM -- "-$(<"$WD_RUN/body.pid")" 2>/dev/null || true
         sleep 5
         kill -KILL -- "-$(<"$WD_RUN/body.pid")" 2>/dev/null || true
+      elif [ -f "$WD_RUN/lock.pid" ]; then
+        kill -- "$(<"$WD_RUN/lock.pid")" 2>/dev/null || true
       fi
     done
   ) <&8 >/dev/null 2>&1 &
@@ -500,7 +509,7 @@ wd_main() {
 
 // ---------------------------------------------------------------- status
 
-function statusBody(plan: HostPlan): string[] {
+function statusBody(): string[] {
   return [
     `wd_status() {
   local head state lock ts

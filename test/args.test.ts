@@ -4,7 +4,11 @@ import { parseArgs, splitTarget } from '../src/args.js';
 import { UsageError } from '../src/errors.js';
 
 const usage = (argv: string[], re: RegExp): void => {
-  assert.throws(() => parseArgs(argv), (e: unknown) => e instanceof UsageError && re.test((e as Error).message), argv.join(' '));
+  assert.throws(
+    () => parseArgs(argv),
+    (e: unknown) => e instanceof UsageError && re.test((e as Error).message),
+    argv.join(' '),
+  );
 };
 
 test('command and positional environment', () => {
@@ -63,7 +67,10 @@ test("wd's flags: --timeout, --connect-timeout, --batch, --canary, --wait-lock, 
   assert.is(parseArgs(['status', 'prod', '--history', '20']).history, 20);
   assert.is(parseArgs(['rollback', 'prod', '--rev', 'abc123']).rev, 'abc123');
   const d = parseArgs(['deploy', 'prod']);
-  assert.equal([d.timeout, d.connectTimeout, d.batch, d.canary, d.waitLock, d.history, d.rev], [undefined, undefined, undefined, false, undefined, undefined, undefined]);
+  assert.equal(
+    [d.timeout, d.connectTimeout, d.batch, d.canary, d.waitLock, d.history, d.rev],
+    [undefined, undefined, undefined, false, undefined, undefined, undefined],
+  );
   usage(['deploy', 'prod', '--timeout', '0'], /^--timeout must be a number of seconds greater than 0, got '0'\.$/);
   usage(['deploy', 'prod', '--timeout', '10s'], /--timeout must be a number of seconds greater than 0, got '10s'/);
   usage(['deploy', 'prod', '--connect-timeout', '-1'], /^--connect-timeout '-1': negative values are not accepted\.$/);

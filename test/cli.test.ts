@@ -47,7 +47,9 @@ test('usage errors: exit 2, one clear line on stderr, nothing on stdout', async 
 });
 
 test('config errors exit 2 before anything runs', async () => {
-  const { dir } = project(({ origin }) => `prod:\n  domain: local\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_deploy_script: x.sh\n  colour: blue\n`);
+  const { dir } = project(
+    ({ origin }) => `prod:\n  domain: local\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_deploy_script: x.sh\n  colour: blue\n`,
+  );
   const r = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(r.code, 2);
   assert.is(r.stdout, '');
@@ -60,7 +62,8 @@ test('config errors exit 2 before anything runs', async () => {
 });
 
 test('local setup then deploy: files, output lines, summary, exit 0', async () => {
-  const { origin, dir } = project(({ origin }) => `prod:
+  const { origin, dir } = project(
+    ({ origin }) => `prod:
   deploy_to: my app's dir
   repository: ${origin}
   branch: main
@@ -68,21 +71,30 @@ test('local setup then deploy: files, output lines, summary, exit 0', async () =
   post_deploy_script: hooks/deploy.sh
   rake_env:
     GREETING: "hi $(there) 'you'"
-`, {
-    'hooks/setup.sh': 'echo "setup in $PWD: $GREETING"\necho "at ${WD_REVISION:0:7}"\n',
-    'hooks/deploy.sh': 'echo "deployed $(cat app.txt) from ${WD_PREVIOUS_REVISION:0:7} to ${WD_REVISION:0:7}"\nwd_changed app.txt && echo "app.txt changed"\nwd_changed hooks || echo "hooks unchanged"\ncat >/dev/null; echo "stdin was empty"\n',
-  });
+`,
+    {
+      'hooks/setup.sh': 'echo "setup in $PWD: $GREETING"\necho "at ${WD_REVISION:0:7}"\n',
+      'hooks/deploy.sh':
+        'echo "deployed $(cat app.txt) from ${WD_PREVIOUS_REVISION:0:7} to ${WD_REVISION:0:7}"\nwd_changed app.txt && echo "app.txt changed"\nwd_changed hooks || echo "hooks unchanged"\ncat >/dev/null; echo "stdin was empty"\n',
+    },
+  );
   const app = join(dir, "my app's dir");
   const s = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(s.stderr, '');
-  assert.is(durations(s.stdout), `local | Running post script...\nlocal | setup in ${app}: hi $(there) 'you'\nlocal | at ${origin.head('main').slice(0, 7)}\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(
+    durations(s.stdout),
+    `local | Running post script...\nlocal | setup in ${app}: hi $(there) 'you'\nlocal | at ${origin.head('main').slice(0, 7)}\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`,
+  );
   assert.is(s.code, 0);
   assert.is(readFileSync(join(app, 'app.txt'), 'utf8'), 'v1\n');
   const before = origin.head('main');
   const after = origin.commit('main', { 'app.txt': 'v2\n' });
   const d = await runWd(['deploy', 'prod'], { cwd: dir });
   assert.is(d.code, 0);
-  assert.is(durations(d.stdout), `local | Running post script...\nlocal | deployed v2 from ${before.slice(0, 7)} to ${after.slice(0, 7)}\nlocal | app.txt changed\nlocal | hooks unchanged\nlocal | stdin was empty\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(
+    durations(d.stdout),
+    `local | Running post script...\nlocal | deployed v2 from ${before.slice(0, 7)} to ${after.slice(0, 7)}\nlocal | app.txt changed\nlocal | hooks unchanged\nlocal | stdin was empty\nResults:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`,
+  );
   assert.is(git(app, 'rev-parse', 'HEAD'), after);
   // Setup again: already cloned.
   const again = await runWd(['setup', 'prod'], { cwd: dir });
@@ -91,10 +103,15 @@ test('local setup then deploy: files, output lines, summary, exit 0', async () =
 });
 
 test('a failing post script: exit 1 and the reason in the summary', async () => {
-  const { dir } = project(({ origin }) => `prod:\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_setup_script: fail.sh\n`, { 'fail.sh': 'echo about to fail\nexit 3\n' });
+  const { dir } = project(({ origin }) => `prod:\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_setup_script: fail.sh\n`, {
+    'fail.sh': 'echo about to fail\nexit 3\n',
+  });
   const r = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(r.code, 1);
-  assert.is(durations(r.stdout), 'local | Running post script...\nlocal | about to fail\nResults:\n  local => failed: post_setup_script exited 3 (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n');
+  assert.is(
+    durations(r.stdout),
+    'local | Running post script...\nlocal | about to fail\nResults:\n  local => failed: post_setup_script exited 3 (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n',
+  );
 });
 
 test('deploy before setup fails with the next step to take', async () => {
@@ -102,7 +119,7 @@ test('deploy before setup fails with the next step to take', async () => {
   const r = await runWd(['deploy', 'prod'], { cwd: dir });
   assert.is(r.code, 1);
   assert.match(r.stderr, `local | wd: no git checkout at ${join(dir, 'app')}; run 'wd setup prod' first\n`);
-  assert.match(r.stdout, "  local => failed: no git checkout at");
+  assert.match(r.stdout, '  local => failed: no git checkout at');
 });
 
 test('--dry-run prints the script and touches nothing', async () => {
@@ -110,13 +127,18 @@ test('--dry-run prints the script and touches nothing', async () => {
   const r = await runWd(['deploy', 'prod', '-n'], { cwd: dir });
   assert.is(r.code, 0);
   assert.is(r.stderr, '');
-  assert.match(r.stdout, /^# ---- deploy@web1 ----\n# wd [\d.]+: deploy script, run as 'bash -s' with this text on stdin\. Values are only in the quoted assignments below\.\n\{\nset -euo pipefail\n/);
+  assert.match(
+    r.stdout,
+    /^# ---- deploy@web1 ----\n# wd [\d.]+: deploy script, run as 'bash -s' with this text on stdin\. Values are only in the quoted assignments below\.\n\{\nset -euo pipefail\n/,
+  );
   assert.match(r.stdout, '\n# ---- deploy@web2 ----\n');
   assert.match(r.stdout, '  wd_sync "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" deploy_to\n');
 });
 
 test('--json: one object on stdout, host output on stderr', async () => {
-  const { dir, origin } = project(({ origin }) => `prod:\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_setup_script: hi.sh\n`, { 'hi.sh': 'echo hi\n' });
+  const { dir, origin } = project(({ origin }) => `prod:\n  deploy_to: app\n  repository: ${origin}\n  branch: main\n  post_setup_script: hi.sh\n`, {
+    'hi.sh': 'echo hi\n',
+  });
   const r = await runWd(['setup', 'prod', '--json'], { cwd: dir });
   assert.is(r.code, 0);
   assert.is(r.stderr, 'local | Running post script...\nlocal | hi\n');
@@ -136,7 +158,11 @@ test('inside a git hook (GIT_DIR set) a local deploy still acts on deploy_to', a
 });
 
 test('--quiet: nothing but the summary on success, the host output on failure', async () => {
-  const { dir } = project(({ origin }) => `ok:\n  deploy_to: a\n  repository: ${origin}\n  branch: main\n  post_setup_script: hi.sh\nbad:\n  deploy_to: b\n  repository: ${origin}\n  branch: main\n  post_setup_script: nope.sh\n`, { 'hi.sh': 'echo chatter\n' });
+  const { dir } = project(
+    ({ origin }) =>
+      `ok:\n  deploy_to: a\n  repository: ${origin}\n  branch: main\n  post_setup_script: hi.sh\nbad:\n  deploy_to: b\n  repository: ${origin}\n  branch: main\n  post_setup_script: nope.sh\n`,
+    { 'hi.sh': 'echo chatter\n' },
+  );
   const ok = await runWd(['setup', 'ok', '-q'], { cwd: dir });
   assert.is(durations(ok.stdout), 'Results:\n  local => succeeded (T)\nTotal: 1 deployment, 1 success, 0 failures.\n');
   const bad = await runWd(['setup', 'bad', '-q'], { cwd: dir });

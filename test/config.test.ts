@@ -38,15 +38,42 @@ test('whiskey_disk defaults: branch master, local when no domain', () => {
 });
 
 test('domain as a string, a list, and maps with roles and ssh_options', () => {
-  assert.equal(cfg(`p:\n  domain: deploy@web1\n  ${BASE}`, 'p').hosts.map((h) => h.name), ['deploy@web1']);
-  const c = cfg(`p:\n  domain:\n    - deploy@web1:2222\n    - name: deploy@db1\n      roles: [db, '', web]\n      ssh_options: ["-p 2200", "", "-A"]\n    - name: web3\n      roles: app\n  ssh_options: -o ConnectTimeout=5\n  ${BASE}`, 'p');
+  assert.equal(
+    cfg(`p:\n  domain: deploy@web1\n  ${BASE}`, 'p').hosts.map((h) => h.name),
+    ['deploy@web1'],
+  );
+  const c = cfg(
+    `p:\n  domain:\n    - deploy@web1:2222\n    - name: deploy@db1\n      roles: [db, '', web]\n      ssh_options: ["-p 2200", "", "-A"]\n    - name: web3\n      roles: app\n  ssh_options: -o ConnectTimeout=5\n  ${BASE}`,
+    'p',
+  );
   // domain parsed once, here: user, host and port, and the ssh_options parsed (the environment's first).
   assert.equal(c.hosts, [
-    { name: 'deploy@web1:2222', local: false, roles: [], user: 'deploy', host: 'web1', port: 2222, ssh: { identityFiles: [], options: { connecttimeout: '5' } } },
-    { name: 'deploy@db1', local: false, roles: ['db', 'web'], user: 'deploy', host: 'db1', ssh: { port: 2200, identityFiles: [], options: { connecttimeout: '5', forwardagent: 'yes' } } },
+    {
+      name: 'deploy@web1:2222',
+      local: false,
+      roles: [],
+      user: 'deploy',
+      host: 'web1',
+      port: 2222,
+      ssh: { identityFiles: [], options: { connecttimeout: '5' } },
+    },
+    {
+      name: 'deploy@db1',
+      local: false,
+      roles: ['db', 'web'],
+      user: 'deploy',
+      host: 'db1',
+      ssh: { port: 2200, identityFiles: [], options: { connecttimeout: '5', forwardagent: 'yes' } },
+    },
     { name: 'web3', local: false, roles: ['app'], host: 'web3', ssh: { identityFiles: [], options: { connecttimeout: '5' } } },
   ]);
-  assert.equal(cfg(`p:\n  domain: ['root@[fe80::1]:2200', '[::1]']\n  ${BASE}`, 'p').hosts.map((h) => [h.user, h.host, h.port]), [['root', 'fe80::1', 2200], [undefined, '::1', undefined]]);
+  assert.equal(
+    cfg(`p:\n  domain: ['root@[fe80::1]:2200', '[::1]']\n  ${BASE}`, 'p').hosts.map((h) => [h.user, h.host, h.port]),
+    [
+      ['root', 'fe80::1', 2200],
+      [undefined, '::1', undefined],
+    ],
+  );
 });
 
 test("'local' and empty domain entries deploy locally", () => {
@@ -56,7 +83,10 @@ test("'local' and empty domain entries deploy locally", () => {
 });
 
 test('rake_env and its alias env; config repository defaults', () => {
-  const c = cfg(`p:\n  ${BASE}  rake_env:\n    RAILS_ENV: production\n    WORKERS: 4\n    DEBUG: false\n  deploy_config_to: /etc/app\n  config_repository: /srv/config.git\n`, 'p');
+  const c = cfg(
+    `p:\n  ${BASE}  rake_env:\n    RAILS_ENV: production\n    WORKERS: 4\n    DEBUG: false\n  deploy_config_to: /etc/app\n  config_repository: /srv/config.git\n`,
+    'p',
+  );
   assert.equal(c.rakeEnv, { RAILS_ENV: 'production', WORKERS: '4', DEBUG: 'false' });
   assert.equal(c.configRepo, { deployTo: '/etc/app', repository: '/srv/config.git', branch: 'master', target: 'p' });
   assert.equal(cfg(`p:\n  ${BASE}  env: {A: b}\n`, 'p').rakeEnv, { A: 'b' });
@@ -69,7 +99,11 @@ test('errors: missing required keys', () => {
 });
 
 test('errors: unknown environment lists the known ones and suggests', () => {
-  fails(`production:\n  ${BASE}staging:\n  ${BASE}`, 'prodution', /unknown environment 'prodution' in deploy\.yml \(did you mean 'production'\?\)\. Environments there: production, staging/);
+  fails(
+    `production:\n  ${BASE}staging:\n  ${BASE}`,
+    'prodution',
+    /unknown environment 'prodution' in deploy\.yml \(did you mean 'production'\?\)\. Environments there: production, staging/,
+  );
   fails(`production:\n  ${BASE}`, undefined, /no environment given.*Environments in deploy\.yml: production/);
 });
 
@@ -84,7 +118,9 @@ test('errors: wrong types', () => {
   fails(`p:\n  ${BASE}  rake_env: {'BAD NAME': x}\n`, 'p', /"BAD NAME" is not a valid environment variable name/);
   fails(`p:\n  ${BASE}  deploy_on_push: maybe\n`, 'p', /deploy_on_push': expected true or false/);
   // A single map is one host, as whiskey_disk's [list].flatten made it.
-  assert.equal(cfg(`p:\n  domain: {name: a, roles: web}\n  ${BASE}`, 'p').hosts, [{ name: 'a', local: false, roles: ['web'], host: 'a', ssh: { identityFiles: [], options: {} } }]);
+  assert.equal(cfg(`p:\n  domain: {name: a, roles: web}\n  ${BASE}`, 'p').hosts, [
+    { name: 'a', local: false, roles: ['web'], host: 'a', ssh: { identityFiles: [], options: {} } },
+  ]);
   fails(`p:\n  domain: [[a]]\n  ${BASE}`, 'p', /each entry must be a host name or a map/);
   fails(`p:\n  domain: ['-oProxyCommand=sh']\n  ${BASE}`, 'p', /is not a host/);
   fails('- a\n- b\n', 'p', /top level must be a map/);
@@ -128,8 +164,16 @@ test('a file holding one environment directly (config/deploy/<env>.yml)', () => 
 
 test('discovery order: config/ before ./, most specific first', async () => {
   assert.equal(candidates('/r', 'shop', 'prod'), [
-    '/r/config/deploy/shop/prod.yml', '/r/config/deploy/shop.yml', '/r/config/deploy/prod.yml', '/r/config/prod.yml', '/r/config/deploy.yml',
-    '/r/deploy/shop/prod.yml', '/r/deploy/shop.yml', '/r/deploy/prod.yml', '/r/prod.yml', '/r/deploy.yml',
+    '/r/config/deploy/shop/prod.yml',
+    '/r/config/deploy/shop.yml',
+    '/r/config/deploy/prod.yml',
+    '/r/config/prod.yml',
+    '/r/config/deploy.yml',
+    '/r/deploy/shop/prod.yml',
+    '/r/deploy/shop.yml',
+    '/r/deploy/prod.yml',
+    '/r/prod.yml',
+    '/r/deploy.yml',
   ]);
   const dir = tmpDir();
   writeFileSync(join(dir, 'deploy.yml'), 'top');
@@ -170,8 +214,14 @@ test('unknown keys and bad values carry file:line:column, like YAML syntax error
   assert.is(msg(text, 'prod'), `deploy.yml:7:3, environment 'prod': unknown key 'colour'. Known keys: ${KEY_NAMES.join(', ')}.`);
   assert.match(msg(`prod:\n  ${BASE}  branch: [a]\n`, 'prod'), /^deploy\.yml:4:3, environment 'prod', key 'branch': expected a string, got a list\./);
   // Inside a domain entry, and in flow style.
-  assert.match(msg(`prod:\n  ${BASE}  domain:\n    - name: a\n      rolse: web\n`, 'prod'), /^deploy\.yml:6:7, environment 'prod', key 'domain': unknown key 'rolse' in a domain entry \(did you mean 'roles'\?\)/);
-  assert.match(msg(`prod: {deploy_to: /x, repository: y, brnch: z}\n`, 'prod'), /^deploy\.yml:1:38, environment 'prod': unknown key 'brnch' \(did you mean 'branch'\?\)/);
+  assert.match(
+    msg(`prod:\n  ${BASE}  domain:\n    - name: a\n      rolse: web\n`, 'prod'),
+    /^deploy\.yml:6:7, environment 'prod', key 'domain': unknown key 'rolse' in a domain entry \(did you mean 'roles'\?\)/,
+  );
+  assert.match(
+    msg(`prod: {deploy_to: /x, repository: y, brnch: z}\n`, 'prod'),
+    /^deploy\.yml:1:38, environment 'prod': unknown key 'brnch' \(did you mean 'branch'\?\)/,
+  );
   // Missing keys point at the environment itself; a single-environment file at its first key.
   assert.match(msg(`other:\n  ${BASE}prod:\n  repository: x\n`, 'prod'), /^deploy\.yml:4:1, environment 'prod': missing required key 'deploy_to'/);
   assert.match(msg(`repository: x\n`, 'prod'), /^deploy\.yml:1:1, environment 'prod': missing required key 'deploy_to'/);
@@ -179,7 +229,10 @@ test('unknown keys and bad values carry file:line:column, like YAML syntax error
 
 test("'roles' (or 'name') at environment level: move it under a domain entry", () => {
   const m = msg(`prod:\n  ${BASE}  domain: deploy@web1\n  roles: [web]\n`, 'prod');
-  assert.is(m, "deploy.yml:5:3, environment 'prod': 'roles' belongs to a host, not to the environment: move it under a domain entry, e.g.\n  domain:\n    - name: deploy@web1.example.com\n      roles: [web, db]");
+  assert.is(
+    m,
+    "deploy.yml:5:3, environment 'prod': 'roles' belongs to a host, not to the environment: move it under a domain entry, e.g.\n  domain:\n    - name: deploy@web1.example.com\n      roles: [web, db]",
+  );
 });
 
 test("wd's keys: timeout, connect_timeout, batch, strategy and the releases keys", () => {
@@ -199,7 +252,10 @@ test("wd's keys: timeout, connect_timeout, batch, strategy and the releases keys
     ['batch: 101%', /key 'batch': expected a number of hosts/],
     ['batch: [1]', /key 'batch': expected a number of hosts/],
     ['strategy: release', /key 'strategy': 'release' is not a strategy \(did you mean 'releases'\?\); use in_place \(the default\) or releases\./],
-    ['keep_releases: 3', /key 'keep_releases': applies only to strategy: releases, and this environment uses in_place \(the default\); add strategy: releases or remove keep_releases\./],
+    [
+      'keep_releases: 3',
+      /key 'keep_releases': applies only to strategy: releases, and this environment uses in_place \(the default\); add strategy: releases or remove keep_releases\./,
+    ],
     ['before_switch_script: b.sh', /key 'before_switch_script': applies only to strategy: releases/],
     ['strategy: in_place\n  shared_paths: [log]', /key 'shared_paths': applies only to strategy: releases, and this environment uses in_place;/],
     ['strategy: releases\n  keep_releases: 1', /key 'keep_releases': expected a whole number of releases, 2 or more/],
@@ -219,7 +275,10 @@ test('environments or projects: decided by structure, so a project may be named 
   // whiskey_disk's own scenarios/remote/deploy.yml: one project called `project`.
   const scenario = `project:\n  "remote":\n${env('    ')}  "no_rakefile":\n${env('    ')}`;
   assert.equal([cfg(scenario, 'remote').project, cfg(scenario, 'no_rakefile', 'project').environment], ['project', 'no_rakefile']);
-  assert.equal(listEnvironments(loadYaml(scenario, 'x')), [{ project: 'project', env: 'remote' }, { project: 'project', env: 'no_rakefile' }]);
+  assert.equal(listEnvironments(loadYaml(scenario, 'x')), [
+    { project: 'project', env: 'remote' },
+    { project: 'project', env: 'no_rakefile' },
+  ]);
   for (const name of ['env', 'branch', 'domain', 'rake_env']) {
     const text = `${name}:\n  staging:\n${env('    ')}`;
     assert.is(cfg(text, 'staging').project, name, name);
@@ -237,19 +296,41 @@ test('environments or projects: decided by structure, so a project may be named 
   fails(`rake_env:\n  RAILS_ENV: x\n`, 'prod', /^deploy\.yml:1:1, environment 'prod': missing required key 'deploy_to'/);
   assert.equal(listEnvironments(loadYaml(env(''), 'x')), []);
   // A project named where an environment was expected.
-  fails(`shop:\n  prod:\n${env('    ')}blog:\n  prod:\n${env('    ')}`, 'shop', /'shop' is a project in deploy\.yml, not an environment; name one of its environments: shop:prod\./);
+  fails(
+    `shop:\n  prod:\n${env('    ')}blog:\n  prod:\n${env('    ')}`,
+    'shop',
+    /'shop' is a project in deploy\.yml, not an environment; name one of its environments: shop:prod\./,
+  );
 });
 
 test('Ruby-symbol keys (:staging:, :deploy_to:) are read as whiskey_disk stringified them', () => {
-  const c = cfg(`:staging:\n  :deploy_to: /srv/app\n  :repository: /srv/app.git\n  :branch: :main\n  :rake_env:\n    :RAILS_ENV: production\n  :domain:\n    - :name: deploy@web1\n      :roles: [web]\n`, 'staging');
-  assert.equal([c.environment, c.deployTo, c.branch, c.rakeEnv, c.hosts[0]!.name, c.hosts[0]!.roles], ['staging', '/srv/app', 'main', { RAILS_ENV: 'production' }, 'deploy@web1', ['web']]);
+  const c = cfg(
+    `:staging:\n  :deploy_to: /srv/app\n  :repository: /srv/app.git\n  :branch: :main\n  :rake_env:\n    :RAILS_ENV: production\n  :domain:\n    - :name: deploy@web1\n      :roles: [web]\n`,
+    'staging',
+  );
+  assert.equal(
+    [c.environment, c.deployTo, c.branch, c.rakeEnv, c.hosts[0]!.name, c.hosts[0]!.roles],
+    ['staging', '/srv/app', 'main', { RAILS_ENV: 'production' }, 'deploy@web1', ['web']],
+  );
   assert.equal(listEnvironments(loadYaml(`:shop:\n  :prod:\n    :deploy_to: /x\n    :repository: y\n`, 'x')), [{ project: 'shop', env: 'prod' }]);
 });
 
 test('YAML 1.1 values reach rake_env as whiskey_disk passed them; keys become strings the same way', () => {
-  const c = cfg(`p:\n  ${BASE}  rake_env:\n    FORCE_SSL: yes\n    UMASK: 0022\n    OFF: off\n    VERSION: 1.10\n    BIG: 12345678901234567890\n    KEEP: '0022'\n    EMPTY:\n    DAY: 2024-1-5\n  deploy_on_push: on\n`, 'p');
+  const c = cfg(
+    `p:\n  ${BASE}  rake_env:\n    FORCE_SSL: yes\n    UMASK: 0022\n    OFF: off\n    VERSION: 1.10\n    BIG: 12345678901234567890\n    KEEP: '0022'\n    EMPTY:\n    DAY: 2024-1-5\n  deploy_on_push: on\n`,
+    'p',
+  );
   // The key OFF is read as false too, so whiskey_disk set a variable named "false".
-  assert.equal(c.rakeEnv, { FORCE_SSL: 'true', UMASK: '18', false: 'false', VERSION: '1.1', BIG: '12345678901234567890', KEEP: '0022', EMPTY: '', DAY: '2024-01-05' });
+  assert.equal(c.rakeEnv, {
+    FORCE_SSL: 'true',
+    UMASK: '18',
+    false: 'false',
+    VERSION: '1.1',
+    BIG: '12345678901234567890',
+    KEEP: '0022',
+    EMPTY: '',
+    DAY: '2024-01-05',
+  });
   assert.is(c.deployOnPush, true);
   // Defaults merged with <<, as Psych does.
   const merged = cfg(`base: &base\n  ${BASE}  branch: main\np:\n  <<: *base\n  branch: release\n`, 'p');
@@ -257,13 +338,25 @@ test('YAML 1.1 values reach rake_env as whiskey_disk passed them; keys become st
 });
 
 test('ssh_options are parsed and validated in the config stage: refused flags, warnings for ignored ones', () => {
-  assert.match(msg(`p:\n  ${BASE}  domain:\n    - name: web1\n      ssh_options: ["-R", "80:x:80"]\n`, 'p'), /^deploy\.yml:6:7, environment 'p', host web1: ssh_options -R 80:x:80 cannot be honoured: wd forwards no ports\. Remove it\.$/);
-  assert.match(msg(`p:\n  ${BASE}  domain: web1\n  ssh_options: -L 8080:db:5432\n`, 'p'), /^deploy\.yml:5:3, environment 'p': ssh_options -L 8080:db:5432 cannot be honoured: wd forwards no ports/);
-  assert.match(msg(`p:\n  ${BASE}  domain: web1\n  ssh_options: ["-o", "RemoteCommand=ls"]\n`, 'p'), /ssh_options -o RemoteCommand=ls cannot be honoured: wd runs its own script/);
+  assert.match(
+    msg(`p:\n  ${BASE}  domain:\n    - name: web1\n      ssh_options: ["-R", "80:x:80"]\n`, 'p'),
+    /^deploy\.yml:6:7, environment 'p', host web1: ssh_options -R 80:x:80 cannot be honoured: wd forwards no ports\. Remove it\.$/,
+  );
+  assert.match(
+    msg(`p:\n  ${BASE}  domain: web1\n  ssh_options: -L 8080:db:5432\n`, 'p'),
+    /^deploy\.yml:5:3, environment 'p': ssh_options -L 8080:db:5432 cannot be honoured: wd forwards no ports/,
+  );
+  assert.match(
+    msg(`p:\n  ${BASE}  domain: web1\n  ssh_options: ["-o", "RemoteCommand=ls"]\n`, 'p'),
+    /ssh_options -o RemoteCommand=ls cannot be honoured: wd runs its own script/,
+  );
   // ProxyCommand and HostKeyAlias are honoured by the SSH client: parsed, kept.
   assert.is(cfg(`p:\n  ${BASE}  domain: web1\n  ssh_options: ["-o", "ProxyCommand=nc %h %p"]\n`, 'p').hosts[0]!.ssh.options['proxycommand'], 'nc %h %p');
   // whiskey_disk's README: -t, -vv, "-p 443". Environment-level options warn once, not once per host.
-  const c = cfg(`p:\n  ${BASE}  domain:\n    - name: web1\n      ssh_options: ["-t", "-vv", "-p 443"]\n    - web2\n    - web3\n  ssh_options: ["-o", "ControlMaster=auto", "-tt"]\n`, 'p');
+  const c = cfg(
+    `p:\n  ${BASE}  domain:\n    - name: web1\n      ssh_options: ["-t", "-vv", "-p 443"]\n    - web2\n    - web3\n  ssh_options: ["-o", "ControlMaster=auto", "-tt"]\n`,
+    'p',
+  );
   assert.equal(c.hosts[0]!.ssh, { port: 443, identityFiles: [], options: { controlmaster: 'auto', requesttty: 'yes' }, verbose: 2 });
   assert.equal(c.warnings, [
     "deploy.yml:9:3, environment 'p': ssh_options -o ControlMaster=auto is ignored: wd opens its own connection to each host.",
@@ -280,14 +373,28 @@ test('hosts: ports and users checked here, once', () => {
 });
 
 test('control characters: names rejected with a clear message, values carried or rejected per field', () => {
-  for (const [c, what] of [['\n', 'a newline'], ['\r', 'a carriage return'], ['\0', 'a NUL byte'], ['\x1b', 'the control character U\\+001B']] as const) {
+  for (const [c, what] of [
+    ['\n', 'a newline'],
+    ['\r', 'a carriage return'],
+    ['\0', 'a NUL byte'],
+    ['\x1b', 'the control character U\\+001B'],
+  ] as const) {
     const q = JSON.stringify(`a${c}b`); // a YAML double-quoted string holding the character
     // Environment and project names (from the file and from the command line).
-    assert.match(msg(`${q}:\n  ${BASE}`, `a${c}b`), new RegExp(`^on the command line: the environment name .* contains ${what}; environment names must be printable`));
+    assert.match(
+      msg(`${q}:\n  ${BASE}`, `a${c}b`),
+      new RegExp(`^on the command line: the environment name .* contains ${what}; environment names must be printable`),
+    );
     const picked = `${q}:\n  ${BASE}other:\n  ${BASE}`;
-    assert.match(msg(`shop:\n  ${q}:\n    ${BASE.replace('\n  ', '\n    ')}`, 'a', 'shop'), /^unknown environment 'a' in deploy\.yml \(project 'shop'\) \(did you mean '"a\\[^"]+b"'\?\)\. Environments there: "a\\[^"]+b"\.$/);
+    assert.match(
+      msg(`shop:\n  ${q}:\n    ${BASE.replace('\n  ', '\n    ')}`, 'a', 'shop'),
+      /^unknown environment 'a' in deploy\.yml \(project 'shop'\) \(did you mean '"a\\[^"]+b"'\?\)\. Environments there: "a\\[^"]+b"\.$/,
+    );
     assert.is(listEnvironments(loadYaml(picked, 'x')).length, 2);
-    assert.match(msg(`${q}:\n  prod:\n    ${BASE.replace('\n  ', '\n    ')}`, 'prod'), new RegExp(`^deploy\\.yml:1:1: the project name .* contains ${what}; project names must be printable`));
+    assert.match(
+      msg(`${q}:\n  prod:\n    ${BASE.replace('\n  ', '\n    ')}`, 'prod'),
+      new RegExp(`^deploy\\.yml:1:1: the project name .* contains ${what}; project names must be printable`),
+    );
     // Hosts, roles, paths, repository, project key, ssh_options.
     const fields: Array<[string, RegExp]> = [
       [`domain: [${q}]`, new RegExp(`key 'domain': .* is not a host: it contains ${what}\\.`)],

@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 import { git } from './helpers/git.js';
 import { show } from './helpers/output.js';
-import {
-  assertLine, assertSummary, currentSshdGate, hostLine, sshdGate, SSHD_MISSING, startWorld, type FakeHost, type World,
-} from './helpers/e2e-fixture.js';
+import { assertLine, assertSummary, currentSshdGate, hostLine, sshdGate, SSHD_MISSING, startWorld, type FakeHost, type World } from './helpers/e2e-fixture.js';
 import type { WdRun } from './helpers/wd.js';
 
 // A post script that records what it sees beside the checkout (so the
@@ -117,10 +115,18 @@ t('deploy after a new commit updates every host; the post script sees the change
   for (const h of hosts) {
     assert.is(read(h, 's2', 'app.txt'), 'v2 from the deploy test\n');
     assert.is(headOf(h, 's2'), revision);
-    assert.is(read(h, '', 's2.record'), [
-      `cwd=${at(h, 's2')}`, `previous=${previous}`, `revision=${revision}`, 'changed=app.txt',
-      `host=${h.name} roles=${h.roles.join(':')}`, 'tricky=', '',
-    ].join('\n'));
+    assert.is(
+      read(h, '', 's2.record'),
+      [
+        `cwd=${at(h, 's2')}`,
+        `previous=${previous}`,
+        `revision=${revision}`,
+        'changed=app.txt',
+        `host=${h.name} roles=${h.roles.join(':')}`,
+        'tricky=',
+        '',
+      ].join('\n'),
+    );
   }
 });
 
@@ -146,7 +152,12 @@ t('deploy restores a file modified and a file deleted on the host; a commit made
   const hotfix = headOf(hosts[0]!, 's4');
   const refused = await w.wd(['deploy', 'prod', '-p', file]);
   assert.is(refused.code, 1);
-  assert.match(refused.stdout, new RegExp(`${hosts[0]!.name.replace(/[.]/g, '\\.')} => failed: \\S+/s4 has commits that are not on \\S+: ${hotfix.slice(0, 7)} hotfix made on the host\\. Push them, or run again with --force`));
+  assert.match(
+    refused.stdout,
+    new RegExp(
+      `${hosts[0]!.name.replace(/[.]/g, '\\.')} => failed: \\S+/s4 has commits that are not on \\S+: ${hotfix.slice(0, 7)} hotfix made on the host\\. Push them, or run again with --force`,
+    ),
+  );
   assert.is(headOf(hosts[0]!, 's4'), hotfix, 'the refused host is untouched');
   assert.match(refused.stderr, /discarding local edits to tracked files/);
   const r = await w.wd(['deploy', 'prod', '-p', file, '--force']);
@@ -208,7 +219,11 @@ t('exactly one SSH connection per host per command', async () => {
 t('deploy before setup fails on every host and says to run wd setup', async () => {
   const r = await w.wd(['deploy', 'prod', '-p', w.config({ deploy_to: '~/s9' })]);
   const msg = (h: FakeHost): string => `wd: no git checkout at ${at(h, 's9')}; run 'wd setup prod' first`;
-  assertSummary(r, [], hosts.map((h) => [h, msg(h).replace(/^wd: /, '')]));
+  assertSummary(
+    r,
+    [],
+    hosts.map((h) => [h, msg(h).replace(/^wd: /, '')]),
+  );
   for (const h of hosts) {
     assertLine(r.stderr, hostLine(h, msg(h)));
     assert.not.ok(existsSync(at(h, 's9')));
@@ -231,7 +246,7 @@ t('a branch named like a command substitution deploys and runs nothing', async (
   assert.equal(findNamed(everywhere(), /^pwned\d?$/), []);
 });
 
-t("deploy_to with spaces and a single quote works", async () => {
+t('deploy_to with spaces and a single quote works', async () => {
   const dir = "my app's dir";
   const file = await setup({ deploy_to: `~/${dir}`, post_deploy_script: 'deploy/record.sh' });
   const r = await w.wd(['deploy', 'prod', '-p', file]);
@@ -262,12 +277,18 @@ t('--only acts on one host, --roles on the hosts with any of the roles', async (
   const only = await counted(['setup', 'prod', '-p', file, '--only', hosts[1]!.name]);
   assertSummary(only.r, [hosts[1]!]);
   assert.equal(only.conns, [0, 1, 0]);
-  assert.equal(hosts.map((h) => existsSync(at(h, 's12', '.git'))), [false, true, false]);
+  assert.equal(
+    hosts.map((h) => existsSync(at(h, 's12', '.git'))),
+    [false, true, false],
+  );
 
   const roles = await counted(['setup', 'prod', '-p', file, '--roles', 'db,worker']);
   assertSummary(roles.r, [hosts[0]!, hosts[2]!]);
   assert.equal(roles.conns, [1, 0, 1]);
-  assert.equal(hosts.map((h) => existsSync(at(h, 's12', '.git'))), [true, true, true]);
+  assert.equal(
+    hosts.map((h) => existsSync(at(h, 's12', '.git'))),
+    [true, true, true],
+  );
 });
 
 e2e.run();

@@ -19,7 +19,14 @@ test.after(cleanup);
 test('pushedBranches: branch updates only; deletions, tags and blank lines deploy nothing', () => {
   const a = 'a'.repeat(40);
   const b = 'b'.repeat(40);
-  const input = [`${a} ${b} refs/heads/main`, `${a} ${'0'.repeat(40)} refs/heads/gone`, `${'0'.repeat(40)} ${b} refs/tags/v1`, '', `${a} ${b} refs/heads/feature/x`, `${a} ${'0'.repeat(64)} refs/heads/sha256-gone`].join('\n');
+  const input = [
+    `${a} ${b} refs/heads/main`,
+    `${a} ${'0'.repeat(40)} refs/heads/gone`,
+    `${'0'.repeat(40)} ${b} refs/tags/v1`,
+    '',
+    `${a} ${b} refs/heads/feature/x`,
+    `${a} ${'0'.repeat(64)} refs/heads/sha256-gone`,
+  ].join('\n');
   assert.equal(pushedBranches(input), [
     { branch: 'main', old: a, new: b },
     { branch: 'feature/x', old: a, new: b },
@@ -40,7 +47,10 @@ test('push to the tracked branch deploys it: files, revision, remote: lines, log
   const lines = remote(run.stderr);
   assert.ok(lines.includes(`wd: push to main (${sha.slice(0, 7)}): deploying production`), run.stderr);
   assert.ok(lines.includes('Results:'), run.stderr);
-  assert.ok(lines.some((l) => /^ {2}local => succeeded [0-9a-f]{7} \(\d+\.\ds\)$/.test(l)), run.stderr);
+  assert.ok(
+    lines.some((l) => /^ {2}local => succeeded [0-9a-f]{7} \(\d+\.\ds\)$/.test(l)),
+    run.stderr,
+  );
   assert.ok(lines.includes('Total: 1 deployment, 1 success, 0 failures.'), run.stderr);
   assert.not.match(run.stderr, '\x1b['); // no TTY, no colour
 
@@ -131,7 +141,10 @@ test('an existing post-receive hook is kept and still runs once per push, also a
 
 test('push-to-deploy on the host itself: git commands in the deploy act on deploy_to despite GIT_DIR', async () => {
   // The post script asks git where it is; with the hook's GIT_DIR=. leaking in, it would be the bare repository.
-  const p = await project({ production: { onPush: true, extra: { post_deploy_script: 'where.sh' } } }, { 'where.sh': 'git rev-parse --absolute-git-dir >where.txt\necho "GIT_DIR=${GIT_DIR-unset}" >>where.txt\n' });
+  const p = await project(
+    { production: { onPush: true, extra: { post_deploy_script: 'where.sh' } } },
+    { 'where.sh': 'git rev-parse --absolute-git-dir >where.txt\necho "GIT_DIR=${GIT_DIR-unset}" >>where.txt\n' },
+  );
   assert.is((await p.install()).code, 0);
   const { sha, run } = await push(p.origin, 'main', { 'app.txt': 'v2\n' });
   assert.ok(remote(run.stderr).includes('Total: 1 deployment, 1 success, 0 failures.'), run.stderr);
@@ -150,7 +163,10 @@ test('a failed deploy: the push is still accepted, the failure is spelled out to
   const { sha, run } = await push(p.origin, 'main', { 'app.txt': 'v2\n' });
   assert.is(p.origin.head('main'), sha);
   const lines = remote(run.stderr);
-  assert.ok(lines.some((l) => /^ {2}local => failed: post_deploy_script exited 3 \(\d+\.\ds\)$/.test(l)), run.stderr);
+  assert.ok(
+    lines.some((l) => /^ {2}local => failed: post_deploy_script exited 3 \(\d+\.\ds\)$/.test(l)),
+    run.stderr,
+  );
   const failure = `wd: deploying production FAILED; the push itself was accepted. Fix the problem, then run: wd deploy production -p ${p.config} (output logged in ${join(p.origin.url, 'wd-deploy.log')})`;
   assert.ok(lines.includes(failure), run.stderr);
   assert.match(read(join(p.origin.url, 'wd-deploy.log')) ?? '', `local | migrating\n`);
@@ -184,7 +200,10 @@ test('push over SSH: the hook deploys an environment on an (in-process) SSH host
   const { sha, run } = await push(fx.origin, 'main', { 'app.txt': 'v2\n' }, { HOME: fx.home, SSH_AUTH_SOCK: '' });
   assert.is(read(join(h.home, 'app', 'app.txt')), 'v2\n');
   assert.is(git(join(h.home, 'app'), 'rev-parse', 'HEAD'), sha);
-  assert.ok(remote(run.stderr).some((l) => l.startsWith(`  ${h.name} => succeeded`)), run.stderr);
+  assert.ok(
+    remote(run.stderr).some((l) => l.startsWith(`  ${h.name} => succeeded`)),
+    run.stderr,
+  );
 });
 
 test('cron: deploy --check --quiet prints nothing and exits 0 when up to date; deploys and reports when not', async () => {

@@ -72,10 +72,24 @@ function runSsh(args: string[], timeoutMs = 10000): Promise<{ stdout: string; st
 /** Options that make `ssh` use only what the test gives it. */
 function sshArgs(port: number, key: string, knownHosts: string): string[] {
   return [
-    '-F', '/dev/null', '-p', String(port), '-i', key,
-    '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5',
-    '-o', 'LogLevel=ERROR',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(port),
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
   ];
 }
 
@@ -272,7 +286,10 @@ sshdTest('real sshd: unknown key and unknown host key are refused; stdin is pass
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 10000);
-    p.on('close', () => { clearTimeout(timer); resolve(out); });
+    p.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
     p.stdin.end('echo "script ran in $PWD"\n');
   });
   assert.is(piped, `script ran in ${home}\n`);
@@ -285,9 +302,26 @@ sshdTest('real sshd: agent auth through the ssh binary', async () => {
   const agent = await track(startAgent([key]));
   const kh = join(tmpDir(), 'known_hosts');
   writeFileSync(kh, sshd.knownHosts());
-  const p = spawn('ssh', ['-F', '/dev/null', '-p', String(sshd.hosts[0]!.port), '-o', `UserKnownHostsFile=${kh}`,
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', 'root@127.0.0.1', 'echo agent-ok'],
-  { env: { ...process.env, SSH_AUTH_SOCK: agent.socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    'ssh',
+    [
+      '-F',
+      '/dev/null',
+      '-p',
+      String(sshd.hosts[0]!.port),
+      '-o',
+      `UserKnownHostsFile=${kh}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=5',
+      'root@127.0.0.1',
+      'echo agent-ok',
+    ],
+    { env: { ...process.env, SSH_AUTH_SOCK: agent.socket }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));

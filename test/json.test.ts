@@ -42,14 +42,26 @@ test('setup, deploy, failed deploy, unchanged, rollback, status (with history), 
   const f = await run('deploy', 'prod');
   assert.is(f.code, 1);
   const failed = valid(f.stdout) as { status: string; hosts: Array<Record<string, unknown>> };
-  assert.equal([failed.status, failed.hosts[0]!['status'], failed.hosts[0]!['step'], failed.hosts[0]!['reason']], ['failed', 'failed', 'post_deploy_script', 'post_deploy_script exited 4']);
+  assert.equal(
+    [failed.status, failed.hosts[0]!['status'], failed.hosts[0]!['step'], failed.hosts[0]!['reason']],
+    ['failed', 'failed', 'post_deploy_script', 'post_deploy_script exited 4'],
+  );
 
   const back = valid((await run('rollback', 'prod')).stdout) as { hosts: Array<Record<string, unknown>> };
   assert.is(back.hosts[0]!['revision'], first);
 
-  const st = valid((await run('status', 'prod', '--history', '3')).stdout) as { hosts: Array<{ history: Array<Record<string, unknown>> } & Record<string, unknown>> };
+  const st = valid((await run('status', 'prod', '--history', '3')).stdout) as {
+    hosts: Array<{ history: Array<Record<string, unknown>> } & Record<string, unknown>>;
+  };
   assert.is(st.hosts[0]!['revision'], first);
-  assert.equal(st.hosts[0]!.history.map((h) => [h['command'], h['result']]), [['deploy', 'ok'], ['deploy', 'failed post_deploy_script'], ['rollback', 'ok']]);
+  assert.equal(
+    st.hosts[0]!.history.map((h) => [h['command'], h['result']]),
+    [
+      ['deploy', 'ok'],
+      ['deploy', 'failed post_deploy_script'],
+      ['rollback', 'ok'],
+    ],
+  );
 
   valid((await run('deploy', 'prod', '-n')).stdout);
   const e = await run('deploy', 'nope');

@@ -115,11 +115,18 @@ test('addKnownHost: waits for another process holding the lock, then sees its li
   const file = join(tmpDir(), 'known_hosts');
   const lock = `${file}.wd-lock`;
   // The other wd: takes the lock, appends the same key a little later, lets go.
-  const other = spawn(process.execPath, ['-e', `
+  const other = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('fs');
     fs.writeFileSync(${JSON.stringify(lock)}, process.pid + '\\n', { flag: 'wx' });
     setTimeout(() => { fs.appendFileSync(${JSON.stringify(file)}, 'web1 ssh-ed25519 ${K1}\\n'); fs.rmSync(${JSON.stringify(lock)}); }, 300);
-  `], { stdio: 'inherit' });
+  `,
+    ],
+    { stdio: 'inherit' },
+  );
   const exited = new Promise((r) => other.on('exit', r));
   while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
   assert.is(addKnownHost(file, 'web1', 'ssh-ed25519', K1).kind, 'match');

@@ -128,7 +128,11 @@ function host(opts: { hold?: boolean; mark?: string; holdChars?: number; holdLin
   const written: string[] = [];
   const marks: string[][] = [];
   // One entry per line, whether lines come one per write or several.
-  const rec = (tag: string) => ({ write: (s: string) => s.split(/(?<=\n)/).forEach((l) => written.push(`${tag}:${l}`)) });
+  const rec = (tag: string) => ({
+    write: (s: string) => {
+      for (const l of s.split(/(?<=\n)/)) written.push(`${tag}:${l}`);
+    },
+  });
   const out = rec('out');
   const err = rec('err');
   const h = new HostOutput({ prefix: 'web1 | ', stdout: out, stderr: err, hold: opts.hold ?? false, onMark: (f) => marks.push(f), ...opts });
@@ -152,10 +156,13 @@ test('a marker alone on its line prints nothing; its fields are split on spaces'
   h.out.push('::wd:t:: step post_deploy_script\n::wd:t:: revision abc123\r\n');
   h.close();
   assert.equal(written, []);
-  assert.equal(marks, [['step', 'post_deploy_script'], ['revision', 'abc123']]);
+  assert.equal(marks, [
+    ['step', 'post_deploy_script'],
+    ['revision', 'abc123'],
+  ]);
 });
 
-test('without the run\'s token, marker-looking output is just output', () => {
+test("without the run's token, marker-looking output is just output", () => {
   const { h, written, marks } = host({ mark: '::wd:3f9c1a::' });
   h.out.push(`::wd:: step rsync\n::wd:: done\n::wd:0000:: done\n`);
   h.close();
@@ -218,10 +225,21 @@ test('--quiet holds at most holdLines lines, in order across stdout and stderr',
   assert.equal(written, ['err:web1 | ... (7 earlier lines not shown)\n', 'err:web1 | e3\n', 'out:web1 | o4\n', 'err:web1 | e4\n']);
 });
 
-const result = (r: Partial<HostResult> & { host: string }): HostResult => ({ ok: false, status: 'failed', unchanged: false, exitCode: 1, startedAt: 0, endedAt: 1200, ...r });
+const result = (r: Partial<HostResult> & { host: string }): HostResult => ({
+  ok: false,
+  status: 'failed',
+  unchanged: false,
+  exitCode: 1,
+  startedAt: 0,
+  endedAt: 1200,
+  ...r,
+});
 
 test('summary: a failed host\'s reason cannot make its line read "succeeded"', () => {
-  const s = summary([result({ host: 'web1', reason: 'boom\r  web1 => succeeded' }), result({ host: 'web2\x1b[2K', reason: 'x\x1b[1A\x1b[2K\n  web2 => succeeded (0.1s)' })], false);
+  const s = summary(
+    [result({ host: 'web1', reason: 'boom\r  web1 => succeeded' }), result({ host: 'web2\x1b[2K', reason: 'x\x1b[1A\x1b[2K\n  web2 => succeeded (0.1s)' })],
+    false,
+  );
   assert.is(
     s,
     'Results:\n' +

@@ -27,7 +27,12 @@ const saidLine = (r: WdRun, host: string, line: string): void => assert.ok(said(
 /** The host's verdict in Results:, timing cut off: "succeeded", "failed: ...". */
 const verdict = (r: WdRun, host: string): string => {
   const l = resultLine(r.stdout, host);
-  return l ? l.slice(`  ${host} => `.length).replace(/ \(\d+\.\ds\)$/, '').replace(/^succeeded [0-9a-f]{7}/, 'succeeded') : `(no verdict for ${host})\n${show(r)}`;
+  return l
+    ? l
+        .slice(`  ${host} => `.length)
+        .replace(/ \(\d+\.\ds\)$/, '')
+        .replace(/^succeeded [0-9a-f]{7}/, 'succeeded')
+    : `(no verdict for ${host})\n${show(r)}`;
 };
 const totals = (r: WdRun): string => r.stdout.split('\n').find((l) => l.startsWith('Total: ')) ?? show(r);
 const read = (...p: string[]): string => readFileSync(join(...p), 'utf8');
@@ -51,11 +56,19 @@ test('filters: duplicate domains are an error naming the host, also when both me
   assert.match(configError("[local, '']"), /duplicate host 'local'/);
   assert.match(configError('[{name: local}, {roles: [web]}]'), /duplicate host 'local'/);
   // Only exact duplicates: whiskey_disk compared names as written.
-  assert.equal(hostsOf('[deploy@a, a, deploy@a:22]').map((h) => h.name), ['deploy@a', 'a', 'deploy@a:22']);
+  assert.equal(
+    hostsOf('[deploy@a, a, deploy@a:22]').map((h) => h.name),
+    ['deploy@a', 'a', 'deploy@a:22'],
+  );
 });
 
 test('filters: empty roles dropped, a string role becomes a one-element list', () => {
-  assert.equal(hostsOf("[{name: a, roles: ''}, {name: b, roles: []}, {name: c, roles: [null, '']}, {name: d}, {name: e, roles: web}, {name: f, roles: [web, '', db]}]").map((h) => h.roles), [[], [], [], [], ['web'], ['web', 'db']]);
+  assert.equal(
+    hostsOf(
+      "[{name: a, roles: ''}, {name: b, roles: []}, {name: c, roles: [null, '']}, {name: d}, {name: e, roles: web}, {name: f, roles: [web, '', db]}]",
+    ).map((h) => h.roles),
+    [[], [], [], [], ['web'], ['web', 'db']],
+  );
 });
 
 test("filters: 'local', empty and absent domains run on this machine without SSH", () => {
@@ -69,7 +82,10 @@ test('filters: ssh_options as a string or a list, empties dropped, list items ke
   const opts = (o: string) => hostsOf(`[{name: a, ssh_options: ${o}}]`)[0]!.ssh;
   assert.equal(opts('"-p 2222 -A"'), { port: 2222, identityFiles: [], options: { forwardagent: 'yes' } });
   assert.equal(opts('["-p 2222", null, "", "-A"]'), { port: 2222, identityFiles: [], options: { forwardagent: 'yes' } });
-  assert.equal(opts('["-i", "/keys/my key", "-o", "UserKnownHostsFile=/my hosts"]'), { identityFiles: ['/keys/my key'], options: { userknownhostsfile: '/my hosts' } });
+  assert.equal(opts('["-i", "/keys/my key", "-o", "UserKnownHostsFile=/my hosts"]'), {
+    identityFiles: ['/keys/my key'],
+    options: { userknownhostsfile: '/my hosts' },
+  });
   assert.equal(opts('["-o UserKnownHostsFile=/my hosts"]'), { identityFiles: [], options: { userknownhostsfile: '/my hosts' } });
   assert.equal(opts('[]'), { identityFiles: [], options: {} });
   assert.equal(opts("''"), { identityFiles: [], options: {} });
@@ -122,7 +138,7 @@ test('config repository: setup clones it beside, deploy refreshes and rsyncs <co
   assert.is(verdict(r, h.name), 'succeeded');
 });
 
-test('config repository: config_target picks another directory (whiskey_disk\'s <project>/<env> layout); rsync missing on a host is that host\'s clear failure', async () => {
+test("config repository: config_target picks another directory (whiskey_disk's <project>/<env> layout); rsync missing on a host is that host's clear failure", async () => {
   const fx = await sshFixture();
   const good = fx.hosts[0]!;
   const noRsync = await hostWithEnv(fx, { PATH: pathWithout(['rsync']) });
@@ -201,13 +217,19 @@ test('discovery: whiskey_disk order in ./config then ./, each kind of file, for 
   }
   const r = await runWd(['deploy', '--to=shop:prod', '-n'], { cwd: dir });
   assert.is(r.code, 2, show(r));
-  assert.is(r.stderr, `wd: no deploy config found; looked for:\n${layout.map(([f]) => `  ${join(dir, f)}\n`).join('')}Create one with 'wd init', or point at one with --path FILE.\n`);
+  assert.is(
+    r.stderr,
+    `wd: no deploy config found; looked for:\n${layout.map(([f]) => `  ${join(dir, f)}\n`).join('')}Create one with 'wd init', or point at one with --path FILE.\n`,
+  );
 });
 
 test('multi-project file: --to=project:env deploys that project; an env in several projects must be qualified', async () => {
   const origin = makeOrigin();
   const dir = tmpDir('wd-multi-');
-  writeFileSync(join(dir, 'deploy.yml'), `shop:\n  prod:\n${localEnv('out/shop', origin.url, '    ')}blog:\n  prod:\n${localEnv('out/blog', origin.url, '    ')}  staging:\n${localEnv('out/blog-staging', origin.url, '    ')}`);
+  writeFileSync(
+    join(dir, 'deploy.yml'),
+    `shop:\n  prod:\n${localEnv('out/shop', origin.url, '    ')}blog:\n  prod:\n${localEnv('out/blog', origin.url, '    ')}  staging:\n${localEnv('out/blog-staging', origin.url, '    ')}`,
+  );
   let r = await runWd(['setup', '--to=shop:prod'], { cwd: dir });
   ok(r);
   assert.is(read(dir, 'out', 'shop', 'app.txt'), 'v1\n');
@@ -264,8 +286,15 @@ if wd_role web; then echo "restarting web"; fi
 test('roles: WD_ROLES, wd_role and wd_changed decide what runs; --roles picks hosts', async () => {
   const fx = await sshFixture({ hosts: 3, files: { 'post.sh': ROLES_SH } });
   const [web, db, both] = fx.hosts as [FakeHost, FakeHost, FakeHost];
-  const roles: Array<[FakeHost, string[]]> = [[web, ['web']], [db, ['db']], [both, ['web', 'db']]];
-  fx.config({ post_deploy_script: 'post.sh' }, roles.map(([h, rs]) => ({ name: h.name, roles: rs, ssh_options: fx.sshOptions })));
+  const roles: Array<[FakeHost, string[]]> = [
+    [web, ['web']],
+    [db, ['db']],
+    [both, ['web', 'db']],
+  ];
+  fx.config(
+    { post_deploy_script: 'post.sh' },
+    roles.map(([h, rs]) => ({ name: h.name, roles: rs, ssh_options: fx.sshOptions })),
+  );
   ok(await fx.wd(['setup', 'prod']));
 
   fx.origin.commit('main', { 'db/migrate/001_users.sql': 'create table users;\n' });

@@ -143,7 +143,7 @@ test('not a terminal: many hosts are summed up', () => {
   const r = rig({ isTTY: false, keepAliveMs: 1000 });
   const names = Array.from({ length: 8 }, (_, i) => `h${i}`);
   r.p.start(names);
-  names.forEach((n) => r.p.step(n, 'fetch'));
+  for (const n of names) r.p.step(n, 'fetch');
   r.advance(1000);
   assert.equal(r.take(), ['still running: h0 (fetch, 1s), h1 (fetch, 1s), h2 (fetch, 1s), h3 (fetch, 1s), h4 (fetch, 1s) and 3 more\n']);
 });

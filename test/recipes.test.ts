@@ -57,10 +57,9 @@ async function recipe(name: 'a' | 'b', settings: (home: string) => Record<string
   const host = await hostWithEnv(fx, { PATH: `${loggingCommands(['sudo'])}:${process.env['PATH'] ?? '/usr/bin:/bin'}` });
   const env = (yaml.load(doc[`${name}/deploy.yml`]!) as { production: Record<string, unknown> }).production;
   const { domain: _domain, repository: _repository, rake_env: rakeEnv, ...keys } = env;
-  fx.config(
-    { ...keys, deploy_to: '~/hello/app', rake_env: { ...(rakeEnv as Record<string, string>), ...settings(host.home) } },
-    [{ name: host.name, ssh_options: fx.sshOptions }],
-  );
+  fx.config({ ...keys, deploy_to: '~/hello/app', rake_env: { ...(rakeEnv as Record<string, string>), ...settings(host.home) } }, [
+    { name: host.name, ssh_options: fx.sshOptions },
+  ]);
   return { fx, host, release: (version) => void fx.origin.commit('release', pkg(version), `hello ${version}`) };
 }
 

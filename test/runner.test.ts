@@ -32,7 +32,15 @@ class Scripted implements Transport {
 
 function sink(): { lines: string[]; stream: { write(s: string): boolean } } {
   const lines: string[] = [];
-  return { lines, stream: { write: (s: string) => (lines.push(s), true) } };
+  return {
+    lines,
+    stream: {
+      write: (s: string) => {
+        lines.push(s);
+        return true;
+      },
+    },
+  };
 }
 
 function opts(extra: Partial<RunOptions> = {}): RunOptions & { out: string[] } {
@@ -54,26 +62,32 @@ test('statuses and reasons from markers and exit codes; a throwing transport is 
       job('d', new Scripted(`${MARK} step fetch\n`, { exitCode: 0 })),
       job('e', new Scripted('', new Error('boom'))),
       job('f', new Scripted(`${MARK} step lock\n${MARK} result busy alice@laptop deploy since 2026\n`, { exitCode: 75 })),
-      job('g', new Scripted(`${MARK} step post_deploy_script\n${MARK} result timeout\n`, { exitCode: 143 }), ),
+      job('g', new Scripted(`${MARK} step post_deploy_script\n${MARK} result timeout\n`, { exitCode: 143 })),
       job('h', new Scripted(`${MARK} revision ccc\n${MARK} unchanged\n`, { exitCode: 0 })),
       job('i', new Scripted(`${MARK} step post_deploy_script\n${MARK} reason post_deploy_script not found: /app/x.sh\n`, { exitCode: 1 })),
     ],
     { ...o, timeoutSec: 5 },
   );
-  assert.equal(results.map((r) => [r.host, r.status, r.reason ?? '']), [
-    ['a', 'succeeded', ''],
-    ['b', 'failed', 'post_deploy_script exited 3'],
-    ['c', 'failed', 'branch x not found in repo'],
-    ['d', 'failed', 'the script stopped without finishing (last step: git fetch/checkout/reset)'],
-    ['e', 'failed', 'internal error: boom'],
-    ['f', 'failed', 'locked by another run (alice@laptop deploy since 2026); try again later, or queue with --wait-lock SECONDS'],
-    ['g', 'timeout', 'timed out after 5s during post_deploy_script'],
-    ['h', 'unchanged', ''],
-    ['i', 'failed', 'post_deploy_script not found: /app/x.sh'],
-  ]);
+  assert.equal(
+    results.map((r) => [r.host, r.status, r.reason ?? '']),
+    [
+      ['a', 'succeeded', ''],
+      ['b', 'failed', 'post_deploy_script exited 3'],
+      ['c', 'failed', 'branch x not found in repo'],
+      ['d', 'failed', 'the script stopped without finishing (last step: git fetch/checkout/reset)'],
+      ['e', 'failed', 'internal error: boom'],
+      ['f', 'failed', 'locked by another run (alice@laptop deploy since 2026); try again later, or queue with --wait-lock SECONDS'],
+      ['g', 'timeout', 'timed out after 5s during post_deploy_script'],
+      ['h', 'unchanged', ''],
+      ['i', 'failed', 'post_deploy_script not found: /app/x.sh'],
+    ],
+  );
   assert.equal([results[0]!.previous, results[0]!.revision, results[7]!.revision], ['aaa', 'bbb', 'ccc']);
   assert.ok(o.out.includes('a | hello\n'));
-  assert.not.ok(o.out.some((l) => l.includes(MARK)), 'markers never reach the output');
+  assert.not.ok(
+    o.out.some((l) => l.includes(MARK)),
+    'markers never reach the output',
+  );
   assert.is(exitCode(results), 1);
   assert.is(exitCode([results[0]!, results[7]!]), 0);
 });
@@ -82,13 +96,21 @@ test('the concurrency cap: never more hosts at once than asked', async () => {
   let running = 0;
   let peak = 0;
   const hosts = Array.from({ length: 12 }, (_, i) =>
-    job(`h${i}`, new Scripted(ok, { exitCode: 0 }, async () => {
-      await new Promise((r) => setTimeout(r, 5));
-      running--;
-    }, () => {
-      running++;
-      peak = Math.max(peak, running);
-    })),
+    job(
+      `h${i}`,
+      new Scripted(
+        ok,
+        { exitCode: 0 },
+        async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          running--;
+        },
+        () => {
+          running++;
+          peak = Math.max(peak, running);
+        },
+      ),
+    ),
   );
   const results = await runHosts(hosts, opts({ concurrency: 3 }));
   assert.is(results.length, 12);
@@ -98,9 +120,18 @@ test('the concurrency cap: never more hosts at once than asked', async () => {
 
 test('waves: after a wave with a failure, the rest are skipped and never contacted', async () => {
   const t = [new Scripted(ok, { exitCode: 0 }), new Scripted('', { exitCode: 1 }), new Scripted(ok, { exitCode: 0 }), new Scripted(ok, { exitCode: 0 })];
-  const results = await runHosts(t.map((x, i) => job(`h${i}`, x)), opts({ waves: [1, 1, 2] }));
-  assert.equal(results.map((r) => r.status), ['succeeded', 'failed', 'skipped', 'skipped']);
-  assert.equal(t.map((x) => x.started), [1, 1, 0, 0]);
+  const results = await runHosts(
+    t.map((x, i) => job(`h${i}`, x)),
+    opts({ waves: [1, 1, 2] }),
+  );
+  assert.equal(
+    results.map((r) => r.status),
+    ['succeeded', 'failed', 'skipped', 'skipped'],
+  );
+  assert.equal(
+    t.map((x) => x.started),
+    [1, 1, 0, 0],
+  );
   assert.match(summary(results, false), '  h2 => skipped: an earlier wave had a failure\n');
   assert.match(summary(results, false), 'Total: 4 deployments, 1 success, 1 failure, 2 skipped.\n');
 });
@@ -129,7 +160,10 @@ test('stop starting (first Ctrl-C): hosts not yet started are skipped; abort (se
   const second = new Scripted(ok, { exitCode: 0 });
   const results = await runHosts([job('a', first), job('b', second)], opts({ concurrency: 1, stopStarting: stop.signal, abortRunning: abort.signal }));
   assert.ok(seen?.aborted, 'the running host was told to stop');
-  assert.equal(results.map((r) => r.status), ['interrupted', 'skipped']);
+  assert.equal(
+    results.map((r) => r.status),
+    ['interrupted', 'skipped'],
+  );
   assert.is(second.started, 0);
 });
 

@@ -29,7 +29,10 @@ function script(yaml: string, action: Action, flags: { debug?: boolean; check?: 
 function golden(name: string, actual: string, ci = process.env['CI'] === 'true'): void {
   const file = join(GOLDEN, name);
   if (!existsSync(file)) {
-    if (ci) assert.unreachable(`golden file test/golden/${name} is missing; run the tests outside CI (or with UPDATE_GOLDEN=1) to write it, review it, and commit it`);
+    if (ci)
+      assert.unreachable(
+        `golden file test/golden/${name} is missing; run the tests outside CI (or with UPDATE_GOLDEN=1) to write it, review it, and commit it`,
+      );
     writeFileSync(file, actual);
     console.error(`wrote the missing golden file test/golden/${name}: review it and commit it`);
   } else if (process.env['UPDATE_GOLDEN'] === '1' && !ci) {
@@ -89,18 +92,25 @@ test('deploy, config repository, roles, post script, hostile values, --check', (
 
 test('rollback, minimal config', () => golden('rollback-minimal.sh', script(MINIMAL, 'rollback')));
 test('status, config repository', () => golden('status-full.sh', script(FULL, 'status')));
-test('releases: deploy, config repository, shared paths, before_switch_script, hostile values, --check', () => golden('deploy-releases-full.sh', script(`${FULL}  strategy: releases\n  keep_releases: 3\n  shared_paths: [log, "my files/$(touch pwned)"]\n  before_switch_script: script/build it.sh\n`, 'deploy', { check: true })));
-test('releases: setup, rollback and status, minimal config', () => { for (const a of ['setup', 'rollback', 'status'] as const) golden(`${a}-releases-minimal.sh`, script(`${MINIMAL}  strategy: releases\n`, a)); });
+test('releases: deploy, config repository, shared paths, before_switch_script, hostile values, --check', () =>
+  golden(
+    'deploy-releases-full.sh',
+    script(
+      `${FULL}  strategy: releases\n  keep_releases: 3\n  shared_paths: [log, "my files/$(touch pwned)"]\n  before_switch_script: script/build it.sh\n`,
+      'deploy',
+      { check: true },
+    ),
+  ));
+test('releases: setup, rollback and status, minimal config', () => {
+  for (const a of ['setup', 'rollback', 'status'] as const) golden(`${a}-releases-minimal.sh`, script(`${MINIMAL}  strategy: releases\n`, a));
+});
 
 test('per-host values differ only in WD_HOST and WD_ROLES', () => {
   const a = script(FULL, 'deploy', {}, 0).split('\n');
   const b = script(FULL, 'deploy', {}, 1).split('\n');
   // The marker token is derived from the whole text, so it differs too.
   const diff = a.filter((l, i) => l !== b[i] && !l.startsWith('WD_MARK='));
-  assert.equal(diff, [
-    'export WD_HOST=deploy@web1.example.com:2222',
-    'export WD_ROLES=web:db',
-  ]);
+  assert.equal(diff, ['export WD_HOST=deploy@web1.example.com:2222', 'export WD_ROLES=web:db']);
 });
 
 test('local deploy_to and repository are resolved against the working directory', () => {

@@ -19,7 +19,12 @@ function parseError(args: string[]): string {
 
 test('parseSshOptions: -p, -l, -i, -F, -J with separate and attached values', () => {
   assert.equal(parse('-p', '2222', '-l', 'deploy', '-i', 'k1', '-F', 'cfg', '-J', 'jump'), {
-    port: 2222, user: 'deploy', identityFiles: ['k1'], configFile: 'cfg', jump: 'jump', options: {},
+    port: 2222,
+    user: 'deploy',
+    identityFiles: ['k1'],
+    configFile: 'cfg',
+    jump: 'jump',
+    options: {},
   });
   assert.equal(parse('-p2222', '-ldeploy', '-ik1', '-i', 'k2'), { port: 2222, user: 'deploy', identityFiles: ['k1', 'k2'], options: {} });
 });
@@ -43,7 +48,31 @@ test('parseSshOptions: flags read as getopt does (bundled, attached values), eac
 });
 
 test('parseSshOptions: the first value wins, as in ssh', () => {
-  const a = parse('-p', '1', '-p', '2', '-l', 'a', '-l', 'b', '-o', 'Port=3', '-o', 'port=4', '-J', 'j1', '-J', 'j2', '-F', 'c1', '-F', 'c2', '-o', 'ForwardAgent=no', '-A');
+  const a = parse(
+    '-p',
+    '1',
+    '-p',
+    '2',
+    '-l',
+    'a',
+    '-l',
+    'b',
+    '-o',
+    'Port=3',
+    '-o',
+    'port=4',
+    '-J',
+    'j1',
+    '-J',
+    'j2',
+    '-F',
+    'c1',
+    '-F',
+    'c2',
+    '-o',
+    'ForwardAgent=no',
+    '-A',
+  );
   assert.is(a.port, 1);
   assert.is(a.user, 'a');
   assert.is(a.jump, 'j1');
@@ -59,8 +88,32 @@ function warningsFor(...args: string[]): string[] {
 }
 
 test('parseSshOptions: whiskey_disk configs carry any OpenSSH flag; harmless ones accepted silently', () => {
-  for (const args of [['-q'], ['-T'], ['-x'], ['-n'], ['-k'], ['-g'], ['-y'], ['-v'], ['-vvv'], ['-e', '~'], ['-a'], ['-A'], ['-C'], ['-p', '22'], ['-l', 'u'], ['-i', 'k'], ['-F', 'f'], ['-J', 'j'],
-    ['-o', 'BatchMode=yes'], ['-o', 'RequestTTY=no'], ['-o', 'ForwardX11=no'], ['-o', 'ControlMaster=no'], ['-o', 'Tunnel=no'], ['-o', 'SessionType=default']]) {
+  for (const args of [
+    ['-q'],
+    ['-T'],
+    ['-x'],
+    ['-n'],
+    ['-k'],
+    ['-g'],
+    ['-y'],
+    ['-v'],
+    ['-vvv'],
+    ['-e', '~'],
+    ['-a'],
+    ['-A'],
+    ['-C'],
+    ['-p', '22'],
+    ['-l', 'u'],
+    ['-i', 'k'],
+    ['-F', 'f'],
+    ['-J', 'j'],
+    ['-o', 'BatchMode=yes'],
+    ['-o', 'RequestTTY=no'],
+    ['-o', 'ForwardX11=no'],
+    ['-o', 'ControlMaster=no'],
+    ['-o', 'Tunnel=no'],
+    ['-o', 'SessionType=default'],
+  ]) {
     assert.equal(warningsFor(...args), [], args.join(' '));
   }
 });
@@ -175,10 +228,20 @@ function resolveError(label: string, args: string[], e: SshEnv = env()): string 
 test('resolveSsh: defaults with no ssh config', () => {
   const s = resolve('web1', [], env({}));
   assert.equal(s, {
-    label: 'web1', host: 'web1', port: 22, user: 'me',
-    identityFiles: ['/h/.ssh/id_ed25519', '/h/.ssh/id_ecdsa', '/h/.ssh/id_rsa'], identitiesOnly: false,
-    strict: 'accept-new', knownHostsFiles: ['/h/.ssh/known_hosts', '/h/.ssh/known_hosts2'],
-    forwardAgent: false, connectTimeoutMs: 20000, keepaliveIntervalMs: 15000, keepaliveCountMax: 3, compression: false, jump: [],
+    label: 'web1',
+    host: 'web1',
+    port: 22,
+    user: 'me',
+    identityFiles: ['/h/.ssh/id_ed25519', '/h/.ssh/id_ecdsa', '/h/.ssh/id_rsa'],
+    identitiesOnly: false,
+    strict: 'accept-new',
+    knownHostsFiles: ['/h/.ssh/known_hosts', '/h/.ssh/known_hosts2'],
+    forwardAgent: false,
+    connectTimeoutMs: 20000,
+    keepaliveIntervalMs: 15000,
+    keepaliveCountMax: 3,
+    compression: false,
+    jump: [],
   });
   assert.is(resolve('web1', [], env({}, '/run/agent.sock')).agent, '/run/agent.sock');
   assert.is(resolve('web1', ['-o', 'IdentityAgent=none'], env({}, '/run/agent.sock')).agent, undefined);

@@ -102,7 +102,13 @@ test('host keys: accept-new appends [127.0.0.1]:PORT to UserKnownHostsFile once'
   const first = await fx.wd(['setup', 'prod']);
   assert.is(first.code, 0, both(first));
   // Trust on first use is said out loud, with the fingerprint.
-  assert.match(first.stderr, new RegExp(`^${h.name.replace(/[.[\]]/g, '\\$&')} \\| wd: new host \\[127\\.0\\.0\\.1\\]:${h.server.port}: added its ssh-ed25519 key SHA256:[A-Za-z0-9+/]+ to ${fx.knownHosts}$`, 'm'));
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `^${h.name.replace(/[.[\]]/g, '\\$&')} \\| wd: new host \\[127\\.0\\.0\\.1\\]:${h.server.port}: added its ssh-ed25519 key SHA256:[A-Za-z0-9+/]+ to ${fx.knownHosts}$`,
+      'm',
+    ),
+  );
   const line = `[127.0.0.1]:${h.server.port} ssh-ed25519 `;
   assert.ok(h.server.knownHostsLine.startsWith(line));
   assert.is(read(fx.knownHosts), `# mine\n${h.server.knownHostsLine}\n`);
@@ -154,16 +160,20 @@ test('~/.ssh/config: a Host alias with HostName, Port, User, IdentityFile', asyn
   const fx = await sshFixture();
   const h = fx.hosts[0]!;
   writeHome(fx, '.ssh/deploy_key', fx.key.privateKey);
-  writeHome(fx, '.ssh/config', [
-    'Host prodbox',
-    '  HostName 127.0.0.1',
-    `  Port ${h.server.port}`,
-    '  User deploy',
-    '  IdentityFile ~/.ssh/deploy_key',
-    `  UserKnownHostsFile ${fx.knownHosts}`,
-    '  StrictHostKeyChecking yes',
-    '',
-  ].join('\n'));
+  writeHome(
+    fx,
+    '.ssh/config',
+    [
+      'Host prodbox',
+      '  HostName 127.0.0.1',
+      `  Port ${h.server.port}`,
+      '  User deploy',
+      '  IdentityFile ~/.ssh/deploy_key',
+      `  UserKnownHostsFile ${fx.knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '',
+    ].join('\n'),
+  );
   fx.config({}, [{ name: 'prodbox' }]);
   const out = await setupOk(fx, h);
   expectResult(out, 'prodbox', '=> succeeded');
@@ -194,7 +204,10 @@ test('a host that is down: connection refused, exit 1, the others unaffected', a
   const fx = await sshFixture();
   const h = fx.hosts[0]!;
   const down = `root@127.0.0.1:${await closedPort()}`;
-  fx.config({}, [{ name: down, ssh_options: fx.sshOptions }, { name: h.name, ssh_options: fx.sshOptions }]);
+  fx.config({}, [
+    { name: down, ssh_options: fx.sshOptions },
+    { name: h.name, ssh_options: fx.sshOptions },
+  ]);
   const r = await fx.wd(['setup', 'prod']);
   assert.is(r.code, 1, both(r));
   expectResult(r.stdout, down, '=> failed: connection refused by 127.0.0.1:');
@@ -229,11 +242,17 @@ test('--concurrency 1: one host after the other', async () => {
   for (let i = 1; i < execs.length; i++) assert.ok(execs[i]!.start >= execs[i - 1]!.end, `exec ${i} overlaps the one before`);
 });
 
-for (const bad of [['-R', '80:localhost:80'], ['-o', 'RemoteCommand=sh']] as const) {
+for (const bad of [
+  ['-R', '80:localhost:80'],
+  ['-o', 'RemoteCommand=sh'],
+] as const) {
   test(`unsupported ssh option ${bad.join(' ')} → exit 2 before any connection`, async () => {
     const fx = await sshFixture({ hosts: 2 });
     const [a, b] = fx.hosts as [FakeHost, FakeHost];
-    fx.config({}, [{ name: a.name, ssh_options: fx.sshOptions }, { name: b.name, ssh_options: [...fx.sshOptions, ...bad] }]);
+    fx.config({}, [
+      { name: a.name, ssh_options: fx.sshOptions },
+      { name: b.name, ssh_options: [...fx.sshOptions, ...bad] },
+    ]);
     const r = await fx.wd(['setup', 'prod']);
     assert.is(r.code, 2, both(r));
     assert.match(r.stderr, `host ${b.name}`);
@@ -258,7 +277,10 @@ async function transportRun(fx: SshFixture, h: FakeHost, script: string, abort?:
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('SshTransport.run hung')), 15000)));
   try {
-    const r = await Promise.race([new SshTransport(s).run({ script, onStdout: (c) => (out += c.toString()), onStderr: () => {}, ...(abort ? { abort } : {}) }), timeout]);
+    const r = await Promise.race([
+      new SshTransport(s).run({ script, onStdout: (c) => (out += c.toString()), onStderr: () => {}, ...(abort ? { abort } : {}) }),
+      timeout,
+    ]);
     return { ...r, out };
   } finally {
     clearTimeout(timer);

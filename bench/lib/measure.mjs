@@ -32,17 +32,21 @@ export function measure(spec, { log, timeoutMs = 30 * 60 * 1000 } = {}) {
     const out = fs.openSync(log, 'w');
     const tfile = `${log}.time`;
     fs.rmSync(tfile, { force: true });
-    const [cmd, args] = hasGnuTime()
-      ? [TIME, ['-f', '%e %U %S %M', '-o', tfile, spec.cmd, ...spec.args]]
-      : [spec.cmd, spec.args];
+    const [cmd, args] = hasGnuTime() ? [TIME, ['-f', '%e %U %S %M', '-o', tfile, spec.cmd, ...spec.args]] : [spec.cmd, spec.args];
     const busy0 = machineBusy();
     const t0 = performance.now();
     const child = spawn(cmd, args, {
-      cwd: spec.cwd, env: spec.env || process.env, stdio: ['ignore', out, out], detached: true,
+      cwd: spec.cwd,
+      env: spec.env || process.env,
+      stdio: ['ignore', out, out],
+      detached: true,
     });
     const unregister = onCleanup(`child ${spec.cmd}`, () => killGroup(child, 'SIGKILL'));
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; killGroup(child, 'SIGKILL'); }, timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, 'SIGKILL');
+    }, timeoutMs);
     const finish = (code) => {
       const wall = (performance.now() - t0) / 1000;
       const busy1 = machineBusy();
@@ -51,13 +55,25 @@ export function measure(spec, { log, timeoutMs = 30 * 60 * 1000 } = {}) {
       unregister();
       fs.closeSync(out);
       // Anything the command left running in its process group goes now.
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* all gone, as it should be */ }
-      let user = null, sys = null, rssMB = null;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* all gone, as it should be */
+      }
+      let user = null,
+        sys = null,
+        rssMB = null;
       try {
         const line = fs.readFileSync(tfile, 'utf8').trim().split('\n').pop();
         const m = line.match(/^([\d.]+) ([\d.]+) ([\d.]+) (\d+)$/);
-        if (m) { user = Number(m[2]); sys = Number(m[3]); rssMB = Number(m[4]) / 1024; }
-      } catch { /* no GNU time */ }
+        if (m) {
+          user = Number(m[2]);
+          sys = Number(m[3]);
+          rssMB = Number(m[4]) / 1024;
+        }
+      } catch {
+        /* no GNU time */
+      }
       resolve({ wall, cpu: user === null ? null : user + sys, user, sys, rssMB, machineCpu, code, timedOut });
     };
     child.on('error', () => finish(127));
@@ -71,7 +87,9 @@ function machineBusy() {
     const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal ...
     return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 export function stats(values) {

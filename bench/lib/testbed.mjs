@@ -51,7 +51,11 @@ export function cleanupAll() {
   cleaning = true; // from here on, children going away is expected
   while (cleanups.length) {
     const { name, fn } = cleanups.pop();
-    try { fn(); } catch (err) { process.stderr.write(`cleanup ${name}: ${err.message}\n`); }
+    try {
+      fn();
+    } catch (err) {
+      process.stderr.write(`cleanup ${name}: ${err.message}\n`);
+    }
   }
 }
 
@@ -82,7 +86,15 @@ export function installExitHandlers() {
 /** Kill a process group we spawned (detached) — never anything else. */
 export function killGroup(child, signal = 'SIGTERM') {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  try { process.kill(-child.pid, signal); } catch { try { child.kill(signal); } catch { /* gone */ } }
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 // ------------------------------------------------------------------ utils --
@@ -110,11 +122,20 @@ function freePort() {
 }
 
 function alive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function cmdlineOf(pid) {
-  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
 
 // ------------------------------------------------------------------- users --
@@ -190,7 +211,17 @@ export function ensureKeys() {
 
 // ------------------------------------------------------------------ origin --
 
-const git = (args, cwd) => sh('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'wd bench', GIT_AUTHOR_EMAIL: 'bench@wd.invalid', GIT_COMMITTER_NAME: 'wd bench', GIT_COMMITTER_EMAIL: 'bench@wd.invalid' } }).stdout.trim();
+const git = (args, cwd) =>
+  sh('git', args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'wd bench',
+      GIT_AUTHOR_EMAIL: 'bench@wd.invalid',
+      GIT_COMMITTER_NAME: 'wd bench',
+      GIT_COMMITTER_EMAIL: 'bench@wd.invalid',
+    },
+  }).stdout.trim();
 
 /**
  * A fresh bare origin with a small app: ~60 files, a post-deploy script that
@@ -204,10 +235,12 @@ export function createOrigin() {
   fs.mkdirSync(path.join(CLONE, 'bin'));
   fs.mkdirSync(path.join(CLONE, 'src'));
   fs.writeFileSync(path.join(CLONE, 'README.md'), '# wd bench app\n\nA small repository the benchmark deploys.\n');
-  fs.writeFileSync(path.join(CLONE, 'bin', 'post-deploy'),
+  fs.writeFileSync(
+    path.join(CLONE, 'bin', 'post-deploy'),
     '#!/bin/bash\n' +
-    '# The post-deploy command every contender runs: record the deployed stamp.\n' +
-    'echo "post-deploy $(cat stamp.txt)" > "$HOME/.wdbench-post"\n');
+      '# The post-deploy command every contender runs: record the deployed stamp.\n' +
+      'echo "post-deploy $(cat stamp.txt)" > "$HOME/.wdbench-post"\n',
+  );
   fs.chmodSync(path.join(CLONE, 'bin', 'post-deploy'), 0o755);
   for (let i = 0; i < 60; i++) {
     const body = Array.from({ length: 40 }, (_, j) => `export const v${i}_${j} = ${i * 1000 + j}; // filler line for a realistic tree`).join('\n');
@@ -242,7 +275,11 @@ export function hostsMissing(n, stamp) {
   const bad = [];
   for (let i = 1; i <= n; i++) {
     let got = '';
-    try { got = fs.readFileSync(path.join(homeOf(i), '.wdbench-post'), 'utf8').trim(); } catch { /* missing */ }
+    try {
+      got = fs.readFileSync(path.join(homeOf(i), '.wdbench-post'), 'utf8').trim();
+    } catch {
+      /* missing */
+    }
     if (got !== `post-deploy ${stamp}`) bad.push(userName(i));
   }
   return bad;
@@ -255,11 +292,14 @@ export function hostsMissing(n, stamp) {
 export function hostsNotAtCurrent(n, dir) {
   const bad = [];
   for (let i = 1; i <= n; i++) {
-    let got = '', want = 'no current';
+    let got = '',
+      want = 'no current';
     try {
       got = fs.readFileSync(path.join(homeOf(i), '.wdbench-post'), 'utf8').trim();
       want = `post-deploy ${fs.readFileSync(path.join(homeOf(i), dir, 'current', 'stamp.txt'), 'utf8').trim()}`;
-    } catch { /* missing */ }
+    } catch {
+      /* missing */
+    }
     if (got !== want) bad.push(userName(i));
   }
   return bad;
@@ -281,7 +321,11 @@ function stopStaleSshd() {
   if (!fs.existsSync(SSHD_PID)) return;
   const pid = Number(fs.readFileSync(SSHD_PID, 'utf8').trim());
   if (pid > 1 && alive(pid) && cmdlineOf(pid).includes(SSHD_CONFIG)) {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   }
   fs.rmSync(SSHD_PID, { force: true });
 }
@@ -292,7 +336,11 @@ function stopStaleProxies() {
   if (!fs.existsSync(file)) return;
   for (const pid of fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number)) {
     if (pid > 1 && alive(pid) && cmdlineOf(pid).some((a) => a.endsWith(path.join('bench', 'proxy.mjs')))) {
-      try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
     }
   }
   fs.rmSync(file, { force: true });
@@ -303,46 +351,62 @@ export async function startSshd({ kex = 'curve25519-sha256,curve25519-sha256@lib
   stopStaleProxies();
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const port = await freePort();
-  fs.writeFileSync(SSHD_CONFIG, [
-    '# Throwaway sshd for `npm run bench` (bench/lib/testbed.mjs). Loopback only.',
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${HOST_KEY}`,
-    `PidFile ${SSHD_PID}`,
-    `AuthorizedKeysFile ${AUTHORIZED_KEYS}`,
-    'AllowUsers wdb*',
-    'PermitRootLogin no',
-    'UsePAM no',
-    'StrictModes no',
-    'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'MaxStartups 1000:30:1000',
-    'MaxSessions 100',
-    'MaxAuthTries 10',
-    'UseDNS no',
-    'PrintMotd no',
-    'PrintLastLog no',
-    'X11Forwarding no',
-    'LogLevel VERBOSE',
-    // OpenSSH 9's default key exchange (sntrup761x25519) costs ~0.14 s of CPU
-    // per handshake on each side on a small VM, and ssh2 does not implement it.
-    // Offer curve25519 only, so every contender does the same handshake work.
-    ...(kex === 'default' ? [] : [`KexAlgorithms ${kex}`]),
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    SSHD_CONFIG,
+    [
+      '# Throwaway sshd for `npm run bench` (bench/lib/testbed.mjs). Loopback only.',
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${HOST_KEY}`,
+      `PidFile ${SSHD_PID}`,
+      `AuthorizedKeysFile ${AUTHORIZED_KEYS}`,
+      'AllowUsers wdb*',
+      'PermitRootLogin no',
+      'UsePAM no',
+      'StrictModes no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'MaxStartups 1000:30:1000',
+      'MaxSessions 100',
+      'MaxAuthTries 10',
+      'UseDNS no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'X11Forwarding no',
+      'LogLevel VERBOSE',
+      // OpenSSH 9's default key exchange (sntrup761x25519) costs ~0.14 s of CPU
+      // per handshake on each side on a small VM, and ssh2 does not implement it.
+      // Offer curve25519 only, so every contender does the same handshake work.
+      ...(kex === 'default' ? [] : [`KexAlgorithms ${kex}`]),
+      '',
+    ].join('\n'),
+  );
   sh(SSHD, ['-t', '-f', SSHD_CONFIG]);
   fs.writeFileSync(SSHD_LOG, '');
   const child = spawn(SSHD, ['-D', '-f', SSHD_CONFIG, '-E', SSHD_LOG], { stdio: 'ignore', detached: true });
   onCleanup('sshd', () => {
     // sshd -D is the listener; its per-connection children end with their sessions.
-    if (child.exitCode === null) try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
+    if (child.exitCode === null)
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
     fs.rmSync(SSHD_PID, { force: true });
   });
-  child.on('exit', (code, sig) => { if (!cleaning) process.stderr.write(`bench: sshd exited (${code ?? sig})\n`); });
+  child.on('exit', (code, sig) => {
+    if (!cleaning) process.stderr.write(`bench: sshd exited (${code ?? sig})\n`);
+  });
   const deadline = performance.now() + 10000;
   while (performance.now() < deadline) {
-    if (await bannerTime(port).then(() => true, () => false)) return { port, pid: child.pid };
+    if (
+      await bannerTime(port).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { port, pid: child.pid };
     await sleep(50);
   }
   throw new Error(`sshd did not come up on 127.0.0.1:${port}; see ${SSHD_LOG}`);
@@ -354,17 +418,24 @@ export function bannerTime(port) {
     const t0 = performance.now();
     const s = net.connect({ host: '127.0.0.1', port });
     let buf = '';
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('banner timeout')); }, 5000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('banner timeout'));
+    }, 5000);
     s.on('data', (d) => {
       buf += d;
       if (buf.includes('\n')) {
         clearTimeout(timer);
         const ms = performance.now() - t0;
         s.destroy();
-        if (buf.startsWith('SSH-')) resolve(ms); else reject(new Error(`not ssh: ${buf}`));
+        if (buf.startsWith('SSH-')) resolve(ms);
+        else reject(new Error(`not ssh: ${buf}`));
       }
     });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -381,7 +452,12 @@ export function startProxy(targetPort, rtt, { trace } = {}) {
     proxyPids.push(child.pid);
     fs.writeFileSync(path.join(WORK, 'proxies.pid'), proxyPids.join('\n') + '\n');
     onCleanup(`proxy ${rtt}ms`, () => {
-      if (child.exitCode === null) try { child.kill('SIGTERM'); } catch { /* gone */ }
+      if (child.exitCode === null)
+        try {
+          child.kill('SIGTERM');
+        } catch {
+          /* gone */
+        }
       fs.rmSync(path.join(WORK, 'proxies.pid'), { force: true });
     });
     let buf = '';
@@ -389,7 +465,11 @@ export function startProxy(targetPort, rtt, { trace } = {}) {
       buf += d;
       const nl = buf.indexOf('\n');
       if (nl >= 0) {
-        try { resolve({ ...JSON.parse(buf.slice(0, nl)), child }); } catch (e) { reject(e); }
+        try {
+          resolve({ ...JSON.parse(buf.slice(0, nl)), child });
+        } catch (e) {
+          reject(e);
+        }
       }
     });
     child.on('exit', (code) => reject(new Error(`proxy exited ${code}`)));
@@ -399,7 +479,11 @@ export function startProxy(targetPort, rtt, { trace } = {}) {
 // ------------------------------------------------------------- sshd log --
 
 export function sshdLogSize() {
-  try { return fs.statSync(SSHD_LOG).size; } catch { return 0; }
+  try {
+    return fs.statSync(SSHD_LOG).size;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -429,13 +513,17 @@ export function machineFacts() {
   const mem = fs.readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/);
   const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1] || 'unknown';
   let osName = 'Linux';
-  try { osName = (fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="([^"]*)"/) || [])[1] || osName; } catch { /* none */ }
+  try {
+    osName = (fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="([^"]*)"/) || [])[1] || osName;
+  } catch {
+    /* none */
+  }
   return {
     os: osName,
     kernel: first('uname', ['-r']),
     cpu,
     cores: Number(first('nproc', [])),
-    memoryGiB: mem ? Math.round(Number(mem[1]) / 1024 / 1024 * 10) / 10 : null,
+    memoryGiB: mem ? Math.round((Number(mem[1]) / 1024 / 1024) * 10) / 10 : null,
     node: process.version,
     ssh: first('ssh', ['-V']),
     sshd: first('dpkg-query', ['-W', '-f', 'openssh-server ${Version}', 'openssh-server']),

@@ -63,7 +63,10 @@ class Reader {
   private wantFinalPass = false;
   private hostForHostLines: string;
 
-  constructor(private readonly q: ConfigQuery, private readonly io: ConfigIo) {
+  constructor(
+    private readonly q: ConfigQuery,
+    private readonly io: ConfigIo,
+  ) {
     this.hostForHostLines = q.host;
   }
 
@@ -109,8 +112,10 @@ class Reader {
     const st = this.io.owner(path);
     if (!st || this.io.uid === undefined) return;
     if ((st.uid !== 0 && st.uid !== this.io.uid) || (st.mode & 0o022) !== 0) {
-      throw new ConfigError(`host ${this.q.label}: bad owner or permissions on ${path}: it must be yours (or root's) and writable by no one else, as ssh requires. ` +
-        `Fix: chmod go-w ${path}`);
+      throw new ConfigError(
+        `host ${this.q.label}: bad owner or permissions on ${path}: it must be yours (or root's) and writable by no one else, as ssh requires. ` +
+          `Fix: chmod go-w ${path}`,
+      );
     }
   }
 
@@ -156,7 +161,8 @@ class Reader {
       };
       if (attrib === 'all') {
         const next = args[i + 1];
-        if (attributes > 0 || (next !== undefined && !next.startsWith('#'))) this.fail(l.file, l.line, `'${oattrib}' cannot be combined with other Match attributes.`);
+        if (attributes > 0 || (next !== undefined && !next.startsWith('#')))
+          this.fail(l.file, l.line, `'${oattrib}' cannot be combined with other Match attributes.`);
         outcome(true);
         all = true;
         break;
@@ -188,8 +194,12 @@ class Reader {
         default:
           // exec, localnetwork and whatever a newer ssh adds: only a failed criterion before it spares us the answer.
           if (result && !neverMatch) {
-            this.fail(l.file, l.line, `Match ${oattrib} cannot be evaluated by wd's built-in SSH client, and which settings apply (where and as whom wd connects) depends on it. ` +
-              'Fix: give this host its own Host block (in a file for wd: ssh_options -F FILE), or narrow the Match with host/user criteria before it.');
+            this.fail(
+              l.file,
+              l.line,
+              `Match ${oattrib} cannot be evaluated by wd's built-in SSH client, and which settings apply (where and as whom wd connects) depends on it. ` +
+                'Fix: give this host its own Host block (in a file for wd: ssh_options -F FILE), or narrow the Match with host/user criteria before it.',
+            );
           }
           result = false;
       }
@@ -254,7 +264,10 @@ export function splitArgs(s: string): string[] | undefined {
 
 /** OpenSSH's match_pattern: * is any run, ? one character, everything else literal. */
 export function matchPattern(s: string, pattern: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[\\s\\S]*')
+    .replace(/\?/g, '[\\s\\S]');
   return new RegExp(`^${re}$`).test(s);
 }
 

@@ -32,7 +32,15 @@ export function describeKey(blob: Buffer): { keyType: string; key: string; finge
 
 function globMatch(pattern: string, name: string): boolean {
   // Only * and ? are special; the brackets of "[host]:port" are literal.
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    'i',
+  );
   return re.test(name);
 }
 

@@ -53,61 +53,118 @@ export interface SshSettings {
 
 /** Read by resolveSsh. Extend this set when resolveSsh learns an option. */
 const HONOURED = new Set([
-  'port', 'user', 'hostname', 'identityfile', 'identitiesonly', 'proxyjump', 'stricthostkeychecking',
-  'userknownhostsfile', 'forwardagent', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax',
-  'identityagent', 'compression', 'proxycommand', 'hostkeyalias',
+  'port',
+  'user',
+  'hostname',
+  'identityfile',
+  'identitiesonly',
+  'proxyjump',
+  'stricthostkeychecking',
+  'userknownhostsfile',
+  'forwardagent',
+  'connecttimeout',
+  'serveraliveinterval',
+  'serveralivecountmax',
+  'identityagent',
+  'compression',
+  'proxycommand',
+  'hostkeyalias',
 ]);
 
 // wd already behaves this way (never prompts, no terminal, no X11, no forwarding), so these change nothing.
 const SILENT = new Set([
-  'batchmode', 'passwordauthentication', 'kbdinteractiveauthentication', 'kbdinteractivedevices',
-  'challengeresponseauthentication', 'numberofpasswordprompts', 'checkhostip', 'hashknownhosts',
-  'addkeystoagent', 'preferredauthentications', 'globalknownhostsfile', 'tcpkeepalive', 'exitonforwardfailure',
-  'clearallforwardings', 'gatewayports', 'stdinnull', 'visualhostkey', 'updatehostkeys', 'ipqos', 'rekeylimit',
-  'fingerprinthash', 'gssapidelegatecredentials', 'enablesshkeysign', 'syslogfacility', 'logverbose',
-  'channeltimeout', 'enableescapecommandline', 'obscurekeystroketiming', 'requiredrsasize', 'xauthlocation',
-  'forwardx11timeout', 'streamlocalbindmask', 'streamlocalbindunlink', 'permitremoteopen', 'usekeychain',
-  'ignoreunknown', 'connectionattempts', 'protocol', 'useroaming', 'hostbasedauthentication',
-  'pubkeyauthentication', 'escapechar', 'loglevel',
+  'batchmode',
+  'passwordauthentication',
+  'kbdinteractiveauthentication',
+  'kbdinteractivedevices',
+  'challengeresponseauthentication',
+  'numberofpasswordprompts',
+  'checkhostip',
+  'hashknownhosts',
+  'addkeystoagent',
+  'preferredauthentications',
+  'globalknownhostsfile',
+  'tcpkeepalive',
+  'exitonforwardfailure',
+  'clearallforwardings',
+  'gatewayports',
+  'stdinnull',
+  'visualhostkey',
+  'updatehostkeys',
+  'ipqos',
+  'rekeylimit',
+  'fingerprinthash',
+  'gssapidelegatecredentials',
+  'enablesshkeysign',
+  'syslogfacility',
+  'logverbose',
+  'channeltimeout',
+  'enableescapecommandline',
+  'obscurekeystroketiming',
+  'requiredrsasize',
+  'xauthlocation',
+  'forwardx11timeout',
+  'streamlocalbindmask',
+  'streamlocalbindunlink',
+  'permitremoteopen',
+  'usekeychain',
+  'ignoreunknown',
+  'connectionattempts',
+  'protocol',
+  'useroaming',
+  'hostbasedauthentication',
+  'pubkeyauthentication',
+  'escapechar',
+  'loglevel',
 ]);
 
 // Options whose effect the user may count on, ignored with a warning saying why.
 const IGNORED: Record<string, string> = {
-  controlmaster: 'wd opens its own connection to each host', controlpath: 'wd opens its own connection to each host',
+  controlmaster: 'wd opens its own connection to each host',
+  controlpath: 'wd opens its own connection to each host',
   controlpersist: 'wd opens its own connection to each host',
-  forwardx11: 'wd forwards no X11 display', forwardx11trusted: 'wd forwards no X11 display',
+  forwardx11: 'wd forwards no X11 display',
+  forwardx11trusted: 'wd forwards no X11 display',
   requesttty: 'wd never allocates a terminal (nothing can answer a prompt in an unattended deploy)',
   forkafterauthentication: 'wd keeps each connection in the foreground until its script ends',
   addressfamily: "wd's SSH client uses the address family the host name resolves to",
   bindaddress: "wd's SSH client connects from the default local address",
   bindinterface: "wd's SSH client connects from the default local interface",
-  ciphers: "wd's SSH client negotiates from its own algorithm list", macs: "wd's SSH client negotiates from its own algorithm list",
+  ciphers: "wd's SSH client negotiates from its own algorithm list",
+  macs: "wd's SSH client negotiates from its own algorithm list",
   kexalgorithms: "wd's SSH client negotiates from its own algorithm list",
   hostkeyalgorithms: "wd's SSH client negotiates from its own algorithm list",
   pubkeyacceptedalgorithms: "wd's SSH client negotiates from its own algorithm list",
   pubkeyacceptedkeytypes: "wd's SSH client negotiates from its own algorithm list",
   casignaturealgorithms: "wd's SSH client negotiates from its own algorithm list",
-  hostbasedacceptedalgorithms: "wd's SSH client negotiates from its own algorithm list", cipher: "wd's SSH client negotiates from its own algorithm list",
+  hostbasedacceptedalgorithms: "wd's SSH client negotiates from its own algorithm list",
+  cipher: "wd's SSH client negotiates from its own algorithm list",
   gssapiauthentication: 'wd does not authenticate with GSSAPI/Kerberos (keys and the agent only)',
   pkcs11provider: 'wd does not use PKCS#11 tokens (keys and the agent only)',
   securitykeyprovider: 'wd does not use a security key provider (keys and the agent only)',
   certificatefile: 'wd does not use SSH certificates (keys and the agent only)',
   sendenv: 'wd passes no local environment variables; use rake_env',
   setenv: 'wd passes no environment variables this way; use rake_env',
-  localcommand: 'wd runs no local command after connecting', permitlocalcommand: 'wd runs no local command after connecting',
+  localcommand: 'wd runs no local command after connecting',
+  permitlocalcommand: 'wd runs no local command after connecting',
   knownhostscommand: 'wd reads host keys from the known_hosts files only',
   revokedhostkeys: 'wd does not read a revoked-keys file; remove revoked keys from known_hosts',
   verifyhostkeydns: 'wd does not look up SSHFP records; it checks known_hosts',
   nohostauthenticationforlocalhost: 'wd checks the host key of localhost too',
-  canonicaldomains: 'wd does not canonicalize host names', canonicalizefallbacklocal: 'wd does not canonicalize host names',
-  canonicalizemaxdots: 'wd does not canonicalize host names', canonicalizepermittedcnames: 'wd does not canonicalize host names',
-  proxyusefdpass: 'wd runs no proxy command', tag: 'wd does not evaluate Match tagged in ~/.ssh/config',
+  canonicaldomains: 'wd does not canonicalize host names',
+  canonicalizefallbacklocal: 'wd does not canonicalize host names',
+  canonicalizemaxdots: 'wd does not canonicalize host names',
+  canonicalizepermittedcnames: 'wd does not canonicalize host names',
+  proxyusefdpass: 'wd runs no proxy command',
+  tag: 'wd does not evaluate Match tagged in ~/.ssh/config',
 };
 
 // Options that change where or as whom wd connects, forward ports, or replace the command:
 // honouring them is impossible and ignoring them would connect somewhere else, or do something else.
 const REFUSED: Record<string, (value: string) => string | undefined> = {
-  localforward: () => 'wd forwards no ports', remoteforward: () => 'wd forwards no ports', dynamicforward: () => 'wd forwards no ports',
+  localforward: () => 'wd forwards no ports',
+  remoteforward: () => 'wd forwards no ports',
+  dynamicforward: () => 'wd forwards no ports',
   tunnel: (v) => (/^no$/i.test(v) ? undefined : 'wd forwards no tun devices'),
   tunneldevice: () => 'wd forwards no tun devices',
   remotecommand: () => 'wd runs its own script on the host, not another command',
@@ -118,24 +175,56 @@ const REFUSED: Record<string, (value: string) => string | undefined> = {
 
 // OpenSSH flags that take a value, and the -o option each stands for (undefined: handled below).
 const FLAG_VALUE: Record<string, string | undefined> = {
-  B: 'bindinterface', b: 'bindaddress', c: 'ciphers', D: 'dynamicforward', E: undefined, e: 'escapechar', F: undefined,
-  I: 'pkcs11provider', i: undefined, J: undefined, L: 'localforward', l: undefined, m: 'macs', O: undefined, o: undefined,
-  P: 'tag', p: undefined, Q: undefined, R: 'remoteforward', S: 'controlpath', W: undefined, w: 'tunneldevice',
+  B: 'bindinterface',
+  b: 'bindaddress',
+  c: 'ciphers',
+  D: 'dynamicforward',
+  E: undefined,
+  e: 'escapechar',
+  F: undefined,
+  I: 'pkcs11provider',
+  i: undefined,
+  J: undefined,
+  L: 'localforward',
+  l: undefined,
+  m: 'macs',
+  O: undefined,
+  o: undefined,
+  P: 'tag',
+  p: undefined,
+  Q: undefined,
+  R: 'remoteforward',
+  S: 'controlpath',
+  W: undefined,
+  w: 'tunneldevice',
 };
 // OpenSSH flags without a value, as the option they set.
 const FLAG_BOOL: Record<string, [string, string] | undefined> = {
-  '4': ['addressfamily', 'inet'], '6': ['addressfamily', 'inet6'], A: ['forwardagent', 'yes'], a: ['forwardagent', 'no'],
-  C: ['compression', 'yes'], f: ['forkafterauthentication', 'yes'], g: ['gatewayports', 'yes'], K: ['gssapiauthentication', 'yes'],
-  k: ['gssapidelegatecredentials', 'no'], M: ['controlmaster', 'yes'], n: ['stdinnull', 'yes'], q: ['loglevel', 'quiet'],
-  T: ['requesttty', 'no'], t: ['requesttty', 'yes'], X: ['forwardx11', 'yes'], x: ['forwardx11', 'no'],
-  Y: ['forwardx11trusted', 'yes'], y: ['syslogfacility', 'user'],
+  '4': ['addressfamily', 'inet'],
+  '6': ['addressfamily', 'inet6'],
+  A: ['forwardagent', 'yes'],
+  a: ['forwardagent', 'no'],
+  C: ['compression', 'yes'],
+  f: ['forkafterauthentication', 'yes'],
+  g: ['gatewayports', 'yes'],
+  K: ['gssapiauthentication', 'yes'],
+  k: ['gssapidelegatecredentials', 'no'],
+  M: ['controlmaster', 'yes'],
+  n: ['stdinnull', 'yes'],
+  q: ['loglevel', 'quiet'],
+  T: ['requesttty', 'no'],
+  t: ['requesttty', 'yes'],
+  X: ['forwardx11', 'yes'],
+  x: ['forwardx11', 'no'],
+  Y: ['forwardx11trusted', 'yes'],
+  y: ['syslogfacility', 'user'],
 };
 // Flags that make ssh do something else than run a command on the host.
 const FLAG_REFUSED: Record<string, string> = {
   G: 'makes ssh print its configuration and connect nowhere',
   N: 'makes ssh run no command, so nothing would be deployed',
   s: 'makes ssh start a subsystem instead of running the deploy script',
-  V: "makes ssh print its version and connect nowhere",
+  V: 'makes ssh print its version and connect nowhere',
   O: 'sends a command to a control master instead of running the deploy',
   Q: 'makes ssh list supported algorithms and connect nowhere',
   W: 'forwards stdin/stdout to another host and port, which would change where wd connects',
@@ -143,31 +232,128 @@ const FLAG_REFUSED: Record<string, string> = {
 
 // Option values whose effect wd already has: no warning.
 const QUIET_VALUE: Record<string, RegExp> = {
-  requesttty: /^(no|auto)$/i, forwardx11: /^no$/i, forwardx11trusted: /^no$/i, controlmaster: /^no$/i,
-  controlpath: /^none$/i, controlpersist: /^no$/i, forkafterauthentication: /^no$/i, gssapiauthentication: /^no$/i,
-  addressfamily: /^any$/i, permitlocalcommand: /^no$/i, tunnel: /^no$/i, sessiontype: /^default$/i,
+  requesttty: /^(no|auto)$/i,
+  forwardx11: /^no$/i,
+  forwardx11trusted: /^no$/i,
+  controlmaster: /^no$/i,
+  controlpath: /^none$/i,
+  controlpersist: /^no$/i,
+  forkafterauthentication: /^no$/i,
+  gssapiauthentication: /^no$/i,
+  addressfamily: /^any$/i,
+  permitlocalcommand: /^no$/i,
+  tunnel: /^no$/i,
+  sessiontype: /^default$/i,
   canonicalizehostname: /^(no|false)$/i,
 };
 
 const OPTION_NAMES = [
-  'AddKeysToAgent', 'AddressFamily', 'BatchMode', 'BindAddress', 'BindInterface', 'CanonicalDomains', 'CanonicalizeFallbackLocal',
-  'CanonicalizeHostname', 'CanonicalizeMaxDots', 'CanonicalizePermittedCNAMEs', 'CASignatureAlgorithms', 'CertificateFile',
-  'ChannelTimeout', 'CheckHostIP', 'Ciphers', 'ClearAllForwardings', 'Compression', 'ConnectionAttempts', 'ConnectTimeout',
-  'ControlMaster', 'ControlPath', 'ControlPersist', 'DynamicForward', 'EnableEscapeCommandline', 'EnableSSHKeysign', 'EscapeChar',
-  'ExitOnForwardFailure', 'FingerprintHash', 'ForkAfterAuthentication', 'ForwardAgent', 'ForwardX11', 'ForwardX11Timeout',
-  'ForwardX11Trusted', 'GatewayPorts', 'GlobalKnownHostsFile', 'GSSAPIAuthentication', 'GSSAPIDelegateCredentials',
-  'HashKnownHosts', 'HostbasedAcceptedAlgorithms', 'HostbasedAuthentication', 'HostKeyAlgorithms', 'HostKeyAlias', 'HostName',
-  'IdentitiesOnly', 'IdentityAgent', 'IdentityFile', 'IgnoreUnknown', 'Include', 'IPQoS', 'KbdInteractiveAuthentication',
-  'KbdInteractiveDevices', 'KexAlgorithms', 'KnownHostsCommand', 'LocalCommand', 'LocalForward', 'LogLevel', 'LogVerbose', 'MACs',
-  'NoHostAuthenticationForLocalhost', 'NumberOfPasswordPrompts', 'ObscureKeystrokeTiming', 'PasswordAuthentication',
-  'PermitLocalCommand', 'PermitRemoteOpen', 'PKCS11Provider', 'Port', 'PreferredAuthentications', 'ProxyCommand', 'ProxyJump',
-  'ProxyUseFdpass', 'PubkeyAcceptedAlgorithms', 'PubkeyAcceptedKeyTypes', 'PubkeyAuthentication', 'RekeyLimit', 'RemoteCommand',
-  'RemoteForward', 'RequestTTY', 'RequiredRSASize', 'RevokedHostKeys', 'SecurityKeyProvider', 'SendEnv', 'ServerAliveCountMax',
-  'ServerAliveInterval', 'SessionType', 'SetEnv', 'StdinNull', 'StreamLocalBindMask', 'StreamLocalBindUnlink',
-  'StrictHostKeyChecking', 'SyslogFacility', 'Tag', 'TCPKeepAlive', 'Tunnel', 'TunnelDevice', 'UpdateHostKeys', 'User',
-  'UserKnownHostsFile', 'VerifyHostKeyDNS', 'VisualHostKey', 'XAuthLocation',
+  'AddKeysToAgent',
+  'AddressFamily',
+  'BatchMode',
+  'BindAddress',
+  'BindInterface',
+  'CanonicalDomains',
+  'CanonicalizeFallbackLocal',
+  'CanonicalizeHostname',
+  'CanonicalizeMaxDots',
+  'CanonicalizePermittedCNAMEs',
+  'CASignatureAlgorithms',
+  'CertificateFile',
+  'ChannelTimeout',
+  'CheckHostIP',
+  'Ciphers',
+  'ClearAllForwardings',
+  'Compression',
+  'ConnectionAttempts',
+  'ConnectTimeout',
+  'ControlMaster',
+  'ControlPath',
+  'ControlPersist',
+  'DynamicForward',
+  'EnableEscapeCommandline',
+  'EnableSSHKeysign',
+  'EscapeChar',
+  'ExitOnForwardFailure',
+  'FingerprintHash',
+  'ForkAfterAuthentication',
+  'ForwardAgent',
+  'ForwardX11',
+  'ForwardX11Timeout',
+  'ForwardX11Trusted',
+  'GatewayPorts',
+  'GlobalKnownHostsFile',
+  'GSSAPIAuthentication',
+  'GSSAPIDelegateCredentials',
+  'HashKnownHosts',
+  'HostbasedAcceptedAlgorithms',
+  'HostbasedAuthentication',
+  'HostKeyAlgorithms',
+  'HostKeyAlias',
+  'HostName',
+  'IdentitiesOnly',
+  'IdentityAgent',
+  'IdentityFile',
+  'IgnoreUnknown',
+  'Include',
+  'IPQoS',
+  'KbdInteractiveAuthentication',
+  'KbdInteractiveDevices',
+  'KexAlgorithms',
+  'KnownHostsCommand',
+  'LocalCommand',
+  'LocalForward',
+  'LogLevel',
+  'LogVerbose',
+  'MACs',
+  'NoHostAuthenticationForLocalhost',
+  'NumberOfPasswordPrompts',
+  'ObscureKeystrokeTiming',
+  'PasswordAuthentication',
+  'PermitLocalCommand',
+  'PermitRemoteOpen',
+  'PKCS11Provider',
+  'Port',
+  'PreferredAuthentications',
+  'ProxyCommand',
+  'ProxyJump',
+  'ProxyUseFdpass',
+  'PubkeyAcceptedAlgorithms',
+  'PubkeyAcceptedKeyTypes',
+  'PubkeyAuthentication',
+  'RekeyLimit',
+  'RemoteCommand',
+  'RemoteForward',
+  'RequestTTY',
+  'RequiredRSASize',
+  'RevokedHostKeys',
+  'SecurityKeyProvider',
+  'SendEnv',
+  'ServerAliveCountMax',
+  'ServerAliveInterval',
+  'SessionType',
+  'SetEnv',
+  'StdinNull',
+  'StreamLocalBindMask',
+  'StreamLocalBindUnlink',
+  'StrictHostKeyChecking',
+  'SyslogFacility',
+  'Tag',
+  'TCPKeepAlive',
+  'Tunnel',
+  'TunnelDevice',
+  'UpdateHostKeys',
+  'User',
+  'UserKnownHostsFile',
+  'VerifyHostKeyDNS',
+  'VisualHostKey',
+  'XAuthLocation',
   // Older spellings OpenSSH still accepts.
-  'ChallengeResponseAuthentication', 'UseKeychain', 'Protocol', 'UseRoaming', 'Cipher',
+  'ChallengeResponseAuthentication',
+  'UseKeychain',
+  'Protocol',
+  'UseRoaming',
+  'Cipher',
 ];
 const CANONICAL = new Map(OPTION_NAMES.map((n) => [n.toLowerCase(), n]));
 
@@ -319,21 +505,25 @@ const yes = (v: string | undefined): boolean | undefined => (v === undefined ? u
 function configIo(env: SshEnv): ConfigIo {
   return {
     readFile: env.readFile,
-    listDir: env.listDir ?? ((dir) => {
-      try {
-        return readdirSync(dir);
-      } catch {
-        return undefined;
-      }
-    }),
-    owner: env.owner ?? ((path) => {
-      try {
-        const st = statSync(path);
-        return { uid: st.uid, mode: st.mode };
-      } catch {
-        return undefined;
-      }
-    }),
+    listDir:
+      env.listDir ??
+      ((dir) => {
+        try {
+          return readdirSync(dir);
+        } catch {
+          return undefined;
+        }
+      }),
+    owner:
+      env.owner ??
+      ((path) => {
+        try {
+          const st = statSync(path);
+          return { uid: st.uid, mode: st.mode };
+        } catch {
+          return undefined;
+        }
+      }),
     uid: process.getuid?.(),
   };
 }
@@ -341,7 +531,7 @@ function configIo(env: SshEnv): ConfigIo {
 // What a ProxyCommand token may carry from deploy.yml into a shell command line:
 // OpenSSH 9.6 refuses shell metacharacters in names from its command line for
 // the same reason (CVE-2023-51385).
-const SAFE_TOKEN = /^[A-Za-z0-9_.:@+\[\]-]*$/;
+const SAFE_TOKEN = /^[A-Za-z0-9_.:@+[\]-]*$/;
 
 /** ProxyCommand's %-tokens, as OpenSSH expands them: %h %n %p %r %%. */
 function expandProxyCommand(cmd: string, v: ConfigValue | undefined, label: string, t: Record<'h' | 'n' | 'p' | 'r', string>): string {
@@ -351,7 +541,9 @@ function expandProxyCommand(cmd: string, v: ConfigValue | undefined, label: stri
     if (k === 'h' || k === 'n' || k === 'p' || k === 'r') {
       const val = t[k];
       if (!SAFE_TOKEN.test(val) || val.startsWith('-')) {
-        throw new ConfigError(`host ${label}: ${where}: ProxyCommand would put '${val}' (%${k}) into a shell command; refusing a value with shell metacharacters. Fix the host or user name.`);
+        throw new ConfigError(
+          `host ${label}: ${where}: ProxyCommand would put '${val}' (%${k}) into a shell command; refusing a value with shell metacharacters. Fix the host or user name.`,
+        );
       }
       return val;
     }
@@ -366,15 +558,27 @@ function refuseUnsupported(values: Map<string, ConfigValue>, label: string, prox
   };
   const canon = values.get('canonicalizehostname');
   if (canon && !/^(no|false)$/i.test(canon.args[0] ?? '')) {
-    refuse(canon, `CanonicalizeHostname ${canon.args[0]}`, 'which host wd connects to. Fix: write the full host name in deploy.yml (or as HostName), and set CanonicalizeHostname no for it.');
+    refuse(
+      canon,
+      `CanonicalizeHostname ${canon.args[0]}`,
+      'which host wd connects to. Fix: write the full host name in deploy.yml (or as HostName), and set CanonicalizeHostname no for it.',
+    );
   }
   const khc = values.get('knownhostscommand');
   if (khc && !/^none$/i.test(khc.args[0] ?? '')) {
-    refuse(khc, 'KnownHostsCommand', 'which host keys are trusted. Fix: put the keys in a known_hosts file (UserKnownHostsFile), and set KnownHostsCommand none for this host.');
+    refuse(
+      khc,
+      'KnownHostsCommand',
+      'which host keys are trusted. Fix: put the keys in a known_hosts file (UserKnownHostsFile), and set KnownHostsCommand none for this host.',
+    );
   }
   const fdpass = values.get('proxyusefdpass');
   if (proxied && fdpass && yes(fdpass.args[0])) {
-    refuse(fdpass, 'ProxyUseFdpass yes', 'how wd reaches the host. Fix: set ProxyUseFdpass no for this host; wd talks SSH over the ProxyCommand\'s stdin and stdout.');
+    refuse(
+      fdpass,
+      'ProxyUseFdpass yes',
+      "how wd reaches the host. Fix: set ProxyUseFdpass no for this host; wd talks SSH over the ProxyCommand's stdin and stdout.",
+    );
   }
 }
 
@@ -385,18 +589,23 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     throw new ConfigError(`host ${label}: ssh config file '${args.configFile}' (from ssh_options -F) does not exist.`);
   }
   const cliUser = d.user ?? args.user ?? args.options['user'];
-  const cfg = readSshConfig(cfgPath, {
-    host: d.host,
-    label,
-    home: env.home,
-    localUser: env.localUser,
-    ...(cliUser !== undefined ? { user: cliUser } : {}),
-    ...(args.options['hostname'] !== undefined ? { hostName: args.options['hostname'] } : {}),
-  }, configIo(env));
+  const cfg = readSshConfig(
+    cfgPath,
+    {
+      host: d.host,
+      label,
+      home: env.home,
+      localUser: env.localUser,
+      ...(cliUser !== undefined ? { user: cliUser } : {}),
+      ...(args.options['hostname'] !== undefined ? { hostName: args.options['hostname'] } : {}),
+    },
+    configIo(env),
+  );
   const one = (key: string): string | undefined => args.options[key] ?? cfg.values.get(key)?.args[0];
   const tokens = (p: string, host: string, user: string, port: number): string =>
     expandHome(p, env.home).replace(/%([%dhurp])/g, (_, t: string) =>
-      t === '%' ? '%' : t === 'd' ? env.home : t === 'h' ? host : t === 'u' ? env.localUser : t === 'r' ? user : String(port));
+      t === '%' ? '%' : t === 'd' ? env.home : t === 'h' ? host : t === 'u' ? env.localUser : t === 'r' ? user : String(port),
+    );
 
   const hostName = one('hostname');
   const host = hostName === undefined ? d.host : expandHostName(hostName, d.host);
@@ -411,13 +620,20 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
   const identityFiles = [...new Set((ids.length ? ids : defaults).map((p) => tokens(p, host, user, port)))];
 
   const strictRaw = (one('stricthostkeychecking') ?? 'accept-new').toLowerCase();
-  const strict: StrictMode = strictRaw === 'yes' || strictRaw === 'true' || strictRaw === 'ask' ? 'yes' : strictRaw === 'no' || strictRaw === 'off' || strictRaw === 'false' ? 'no' : 'accept-new';
+  const strict: StrictMode =
+    strictRaw === 'yes' || strictRaw === 'true' || strictRaw === 'ask'
+      ? 'yes'
+      : strictRaw === 'no' || strictRaw === 'off' || strictRaw === 'false'
+        ? 'no'
+        : 'accept-new';
   if (!['yes', 'no', 'accept-new', 'ask', 'true', 'false', 'off'].includes(strictRaw)) {
     throw new ConfigError(`host ${label}: StrictHostKeyChecking '${strictRaw}' must be yes, no or accept-new.`);
   }
   // An explicit 'ask' cannot prompt here, so it refuses unknown hosts as OpenSSH's BatchMode does.
   const khCli = args.options['userknownhostsfile'];
-  const knownHostsFiles = (khCli !== undefined ? khCli.split(/\s+/) : cfg.values.get('userknownhostsfile')?.args ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
+  const knownHostsFiles = (
+    khCli !== undefined ? khCli.split(/\s+/) : (cfg.values.get('userknownhostsfile')?.args ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
+  )
     .filter((p) => p !== '')
     .map((p) => tokens(p, host, user, port));
 
@@ -433,14 +649,21 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     throw new ConfigError(`host ${label}: the connect timeout '${override}' must be a positive number of seconds.`);
   }
   const agentRaw = one('identityagent');
-  const agent = agentRaw === undefined ? env.agentSocket : /^none$/i.test(agentRaw) ? undefined : agentRaw === 'SSH_AUTH_SOCK' ? env.agentSocket : tokens(agentRaw, host, user, port);
+  const agent =
+    agentRaw === undefined
+      ? env.agentSocket
+      : /^none$/i.test(agentRaw)
+        ? undefined
+        : agentRaw === 'SSH_AUTH_SOCK'
+          ? env.agentSocket
+          : tokens(agentRaw, host, user, port);
 
   // ProxyJump and ProxyCommand exclude each other: -J first, then whichever the config file sets first.
   const cliJump = args.jump ?? args.options['proxyjump'];
   const fileJump = cfg.values.get('proxyjump');
   const fileProxy = cfg.values.get('proxycommand');
   const jumpSpec = cliJump ?? fileJump?.args[0];
-  const proxySpec = cliJump !== undefined || fileJump ? undefined : args.options['proxycommand'] ?? fileProxy?.raw;
+  const proxySpec = cliJump !== undefined || fileJump ? undefined : (args.options['proxycommand'] ?? fileProxy?.raw);
   const proxied = proxySpec !== undefined && !/^none$/i.test(proxySpec);
   refuseUnsupported(cfg.values, label, proxied);
   const hostKeyAlias = one('hostkeyalias');
@@ -464,12 +687,19 @@ export function resolveSsh(label: string, args: SshArgs, env: SshEnv, depth = 0)
     ...(agent !== undefined ? { agent } : {}),
     ...(override !== undefined ? { connectTimeoutHint: CONNECT_TIMEOUT_HINT } : {}),
     ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
-    ...(proxied ? {
-      proxyCommand: {
-        command: expandProxyCommand(proxySpec, args.options['proxycommand'] !== undefined ? undefined : fileProxy, label, { h: host, n: d.host, p: String(port), r: user }),
-        source: args.options['proxycommand'] !== undefined ? 'ssh_options' : `${fileProxy!.file} line ${fileProxy!.line}`,
-      },
-    } : {}),
+    ...(proxied
+      ? {
+          proxyCommand: {
+            command: expandProxyCommand(proxySpec, args.options['proxycommand'] !== undefined ? undefined : fileProxy, label, {
+              h: host,
+              n: d.host,
+              p: String(port),
+              r: user,
+            }),
+            source: args.options['proxycommand'] !== undefined ? 'ssh_options' : `${fileProxy!.file} line ${fileProxy!.line}`,
+          },
+        }
+      : {}),
   };
   if (jumpSpec !== undefined && !/^none$/i.test(jumpSpec)) {
     if (depth > 5) throw new ConfigError(`host ${label}: ProxyJump chain is longer than 5 hops (a loop?).`);

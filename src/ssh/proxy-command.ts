@@ -15,7 +15,10 @@ export class ProxyCommand {
   private ended: string | undefined;
   private readonly exited: Promise<void>;
 
-  constructor(readonly command: string, readonly source: string) {
+  constructor(
+    readonly command: string,
+    readonly source: string,
+  ) {
     this.child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
     const { stdin, stdout, stderr } = this.child;
     this.stream = Duplex.from({ readable: stdout!, writable: stdin! });
@@ -55,8 +58,10 @@ export class ProxyCommand {
     // Its output ended; the exit status follows within moments (or it lingers: say what is known).
     await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000).unref())]);
     const said = this.early.trim().split('\n').slice(-5).join(' / ');
-    return `ProxyCommand (${this.source}) ${this.ended ?? 'closed its output'} before the SSH handshake finished${said ? `: ${said}` : ''}. ` +
-      `It ran: ${this.command}`;
+    return (
+      `ProxyCommand (${this.source}) ${this.ended ?? 'closed its output'} before the SSH handshake finished${said ? `: ${said}` : ''}. ` +
+      `It ran: ${this.command}`
+    );
   }
 
   stop(): void {

@@ -34,13 +34,18 @@ class HostError extends Error {}
 const parsedKeys = new Map<string, ReturnType<typeof utils.parseKey>>();
 function parseKeyOnce(text: string): ReturnType<typeof utils.parseKey> {
   let k = parsedKeys.get(text);
-  if (k === undefined) parsedKeys.set(text, (k = utils.parseKey(text)));
+  if (k === undefined) {
+    k = utils.parseKey(text);
+    parsedKeys.set(text, k);
+  }
   return k;
 }
 
-
 export class SshTransport implements Transport {
-  constructor(private readonly s: SshSettings, private readonly deps: SshDeps = defaultSshDeps) {}
+  constructor(
+    private readonly s: SshSettings,
+    private readonly deps: SshDeps = defaultSshDeps,
+  ) {}
 
   async run(req: RunRequest): Promise<TransportResult> {
     const clients: Client[] = [];
@@ -54,10 +59,14 @@ export class SshTransport implements Transport {
       let keyChanged = false;
       for (const hop of hops) {
         if (client) sock = await forward(client, hop);
-        else if (hop.proxyCommand) sock = (proxy = new ProxyCommand(hop.proxyCommand.command, hop.proxyCommand.source)).stream;
+        else if (hop.proxyCommand) {
+          proxy = new ProxyCommand(hop.proxyCommand.command, hop.proxyCommand.source);
+          sock = proxy.stream;
+        }
         const c = await this.connect(hop, sock, (note) => req.onStderr(Buffer.from(`wd: ${note}\n`)), client ? undefined : proxy);
         if (!client) proxy?.connected(req.onStderr);
-        clients.push((client = c.client));
+        client = c.client;
+        clients.push(client);
         keyChanged ||= c.keyChanged;
       }
       const connectedAt = Date.now();
@@ -71,7 +80,12 @@ export class SshTransport implements Transport {
     }
   }
 
-  private connect(hop: SshSettings, sock: Readable | undefined, note: (text: string) => void, proxy?: ProxyCommand): Promise<{ client: Client; keyChanged: boolean }> {
+  private connect(
+    hop: SshSettings,
+    sock: Readable | undefined,
+    note: (text: string) => void,
+    proxy?: ProxyCommand,
+  ): Promise<{ client: Client; keyChanged: boolean }> {
     // HostKeyAlias replaces the whole name, port included, as in OpenSSH.
     const id = hop.hostKeyAlias ?? hostId(hop.host, hop.port);
     const files = hop.knownHostsFiles.map((file) => ({ file, text: this.deps.readFile(file) ?? '' }));
@@ -88,13 +102,17 @@ export class SshTransport implements Transport {
       readyTimeout: hop.connectTimeoutMs,
       keepaliveInterval: hop.keepaliveIntervalMs,
       keepaliveCountMax: hop.keepaliveCountMax,
-      algorithms: { serverHostKey: algos as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>, ...(hop.compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) },
+      algorithms: {
+        serverHostKey: algos as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>,
+        ...(hop.compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}),
+      },
       hostVerifier: (key: Buffer): boolean => {
         const k = describeKey(key);
         let v: Verdict | AddResult = verdict(files, id, k.keyType, k.key);
         if (v.kind === 'unknown') {
           if (hop.strict === 'yes') {
-            hostKeyProblem = `host key of ${id} (${k.keyType} ${k.fingerprint}) is not in ${hop.knownHostsFiles.join(' or ')} and StrictHostKeyChecking is yes. ` +
+            hostKeyProblem =
+              `host key of ${id} (${k.keyType} ${k.fingerprint}) is not in ${hop.knownHostsFiles.join(' or ')} and StrictHostKeyChecking is yes. ` +
               `Add it after checking the fingerprint, e.g. ssh-keyscan -p ${hop.port} ${quote(hop.host)} >> ${quote(hop.knownHostsFiles[0] ?? '~/.ssh/known_hosts')}`;
             return false;
           }
@@ -123,7 +141,8 @@ export class SshTransport implements Transport {
           changedKeyWarning(id, k, v.entries, hop.forwardAgent && hop.agent !== undefined).forEach(note);
           return true;
         }
-        hostKeyProblem = `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds ${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint}. ` +
+        hostKeyProblem =
+          `HOST KEY MISMATCH for ${id}: it presented ${k.keyType} ${k.fingerprint}, but ${e.file}:${e.line} holds ${e.keyType} ${describeKey(Buffer.from(e.key, 'base64')).fingerprint}. ` +
           `This may be an attack. If the host was really reinstalled, remove the old entry with: ssh-keygen -f ${quote(e.file)} -R ${quote(id)}`;
         return false;
       },
@@ -151,7 +170,10 @@ export class SshTransport implements Transport {
       });
       // A ProxyCommand that exited or closed its output is the reason, whatever ssh2 saw of it.
       const fail = (msg: string): void => {
-        if (!proxy || hostKeyProblem) return reject(new HostError(msg));
+        if (!proxy || hostKeyProblem) {
+          reject(new HostError(msg));
+          return;
+        }
         void proxy.whyClosed().then((why) => reject(new HostError(why ?? msg)));
       };
       c.on('error', (err: Error & { code?: string; level?: string }) => {
@@ -185,9 +207,11 @@ export class SshTransport implements Transport {
       if (text === undefined) continue;
       const parsed = parseKeyOnce(text);
       if (parsed instanceof Error) {
-        notes.push(/encrypted|passphrase/i.test(parsed.message)
-          ? `${file} is passphrase-protected; add it to ssh-agent (ssh-add ${file}) so wd can use it without a prompt`
-          : `${file} could not be read as a private key (${parsed.message})`);
+        notes.push(
+          /encrypted|passphrase/i.test(parsed.message)
+            ? `${file} is passphrase-protected; add it to ssh-agent (ssh-add ${file}) so wd can use it without a prompt`
+            : `${file} could not be read as a private key (${parsed.message})`,
+        );
         continue;
       }
       const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey;
@@ -212,11 +236,19 @@ function changedKeyWarning(id: string, k: { keyType: string; fingerprint: string
   ];
 }
 
-function describeConnectError(err: Error & { code?: string; level?: string }, where: string, hop: SshSettings, hostKeyProblem: string | undefined, tried: string[], notes: string[]): string {
+function describeConnectError(
+  err: Error & { code?: string; level?: string },
+  where: string,
+  hop: SshSettings,
+  hostKeyProblem: string | undefined,
+  tried: string[],
+  notes: string[],
+): string {
   if (hostKeyProblem) return hostKeyProblem;
   const code = err.code;
   if (code === 'ECONNREFUSED') return `connection refused by ${hop.host}:${hop.port}: is sshd running there, and is the port right?`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve host name '${hop.host}' (${code}): check the domain in deploy.yml or HostName in ~/.ssh/config.`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `cannot resolve host name '${hop.host}' (${code}): check the domain in deploy.yml or HostName in ~/.ssh/config.`;
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host ${hop.host}:${hop.port} is unreachable (${code}).`;
   if (code === 'ECONNRESET') return `connection to ${where} was reset during the SSH handshake.`;
   if (/Timed out while waiting for handshake/i.test(err.message) || code === 'ETIMEDOUT') {
@@ -224,8 +256,10 @@ function describeConnectError(err: Error & { code?: string; level?: string }, wh
   }
   if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
     const what = tried.length ? `tried ${tried.join(', ')}` : 'no usable key: no ssh-agent (SSH_AUTH_SOCK) and no key file found';
-    return `authentication failed for ${where} (${what})${notes.length ? '; ' + notes.join('; ') : ''}. ` +
-      `Add your public key to ~${hop.user}/.ssh/authorized_keys on the host, or name the key with ssh_options: -i FILE.`;
+    return (
+      `authentication failed for ${where} (${what})${notes.length ? '; ' + notes.join('; ') : ''}. ` +
+      `Add your public key to ~${hop.user}/.ssh/authorized_keys on the host, or name the key with ssh_options: -i FILE.`
+    );
   }
   return `cannot connect to ${where}: ${err.message}`;
 }
@@ -272,10 +306,14 @@ function exec(c: Client, agentForward: boolean, req: RunRequest): Promise<Transp
       });
       // The script on stdin; the channel stays open after it as the control line (abort).
       stream.write(req.script);
-      stopAbort = onAbort(req.abort, (line) => stream.write(line), () => {
-        finish({ exitCode: null, error: 'the host did not stop within the grace period after the abort; connection closed' });
-        c.end();
-      });
+      stopAbort = onAbort(
+        req.abort,
+        (line) => stream.write(line),
+        () => {
+          finish({ exitCode: null, error: 'the host did not stop within the grace period after the abort; connection closed' });
+          c.end();
+        },
+      );
     });
   });
 }

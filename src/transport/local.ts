@@ -1,10 +1,18 @@
 // Runs the script with the local bash, for `domain: local` (or none).
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { onAbort, type RunRequest, type Transport, type TransportResult } from './types.js';
 
 // Inside a git hook these point at the hook's repository; the deploy's own git
 // commands must act on deploy_to instead.
-const GIT_HOOK_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_PREFIX', 'GIT_QUARANTINE_PATH'];
+const GIT_HOOK_VARS = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_PREFIX',
+  'GIT_QUARANTINE_PATH',
+];
 
 export function scrubbedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
@@ -13,12 +21,15 @@ export function scrubbedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 export class LocalTransport implements Transport {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly cwd: string = process.cwd()) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly cwd: string = process.cwd(),
+  ) {}
 
   run(req: RunRequest): Promise<TransportResult> {
     return new Promise((resolve) => {
       const started = Date.now();
-      let child;
+      let child: ChildProcessWithoutNullStreams;
       try {
         // Detached: the run outlives wd like a remote one does (its stdin closing changes nothing).
         child = spawn('bash', ['-s'], { cwd: this.cwd, env: scrubbedEnv(this.env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
@@ -31,12 +42,19 @@ export class LocalTransport implements Transport {
         // bash gone before reading everything: its exit status says why.
       });
       stdin.write(req.script);
-      const done = onAbort(req.abort, (l) => stdin.writable && stdin.write(l), () => child.kill('SIGKILL'));
+      const done = onAbort(
+        req.abort,
+        (l) => stdin.writable && stdin.write(l),
+        () => child.kill('SIGKILL'),
+      );
       child.stdout.on('data', (c: Buffer) => req.onStdout(c));
       child.stderr.on('data', (c: Buffer) => req.onStderr(c));
       child.on('error', (e: NodeJS.ErrnoException) => {
         done();
-        resolve({ exitCode: null, error: e.code === 'ENOENT' ? 'bash not found on this machine; install bash for local deploys' : `cannot run bash: ${e.message}` });
+        resolve({
+          exitCode: null,
+          error: e.code === 'ENOENT' ? 'bash not found on this machine; install bash for local deploys' : `cannot run bash: ${e.message}`,
+        });
       });
       child.on('close', (code, signal) => {
         done();

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:badc050462111346::
+WD_MARK=::wd:29a81668199a0965::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -243,6 +243,13 @@ wd_reap() {
   done
   kill -KILL -- "-$1" 2>/dev/null || true
 }
+# Aborted before the body started (while queued for the lock): run nothing.
+wd_called_off() {
+  [ -f "$WD_RUN/why" ] || return 0
+  echo "wd: called off before it started; nothing was changed" >&2
+  wd_mark result "$(<"$WD_RUN/why")"
+  exit 130
+}
 # Detached from the connection: its own process group, stdin empty, output
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
@@ -251,10 +258,19 @@ wd_job() {
   wd_step lock
   exec 9>>"$WD_STATE/lock"
   if command -v flock >/dev/null 2>&1; then
-    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy; else flock -w "$WD_WAIT_LOCK" 9 || wd_busy; fi
+    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy
+    else
+      # Queued in the background, so an abort can end the wait (the lock belongs
+      # to the open file, so it is this job's once flock has it).
+      flock -w "$WD_WAIT_LOCK" 9 &
+      printf '%s' "$!" >"$WD_RUN/lock.pid"
+      wait "$!" || { wd_called_off; wd_busy; }
+      rm -f -- "$WD_RUN/lock.pid"
+    fi
   else
     echo "wd: flock is not installed on this host, so this run is not locked against others (install util-linux)" >&2
   fi
+  wd_called_off
   printf '%s\t%s\t%s\tpid %s\n' "$WD_BY" "$WD_COMMAND" "$t" "$BASHPID" >"$WD_STATE/lock"
   set -m
   wd_body 9>&- &
@@ -312,11 +328,14 @@ wd_main() {
   # The control channel: the rest of stdin. EOF (the client went away) changes nothing.
   (
     while IFS= read -r line; do
-      if [ "$line" = abort ] && [ -f "$WD_RUN/body.pid" ]; then
-        printf interrupted >"$WD_RUN/why"
+      [ "$line" = abort ] || continue
+      printf interrupted >"$WD_RUN/why"
+      if [ -f "$WD_RUN/body.pid" ]; then
         kill -TERM -- "-$(<"$WD_RUN/body.pid")" 2>/dev/null || true
         sleep 5
         kill -KILL -- "-$(<"$WD_RUN/body.pid")" 2>/dev/null || true
+      elif [ -f "$WD_RUN/lock.pid" ]; then
+        kill -- "$(<"$WD_RUN/lock.pid")" 2>/dev/null || true
       fi
     done
   ) <&8 >/dev/null 2>&1 &

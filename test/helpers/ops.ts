@@ -37,13 +37,19 @@ export function localProject(files: Record<string, string> = {}, extra: Record<s
   const app = join(dir, 'app');
   const config = (more: Record<string, unknown> = {}, file = 'deploy.yml'): string => {
     const path = join(dir, file);
-    const prod = Object.fromEntries(Object.entries({ deploy_to: app, repository: origin.url, branch: 'main', ...extra, ...more }).filter(([, v]) => v !== undefined));
+    const prod = Object.fromEntries(
+      Object.entries({ deploy_to: app, repository: origin.url, branch: 'main', ...extra, ...more }).filter(([, v]) => v !== undefined),
+    );
     writeFileSync(path, yaml.dump({ prod }));
     return path;
   };
   config();
   return {
-    origin, dir, app, state: join(app, '.git', 'wd'), config,
+    origin,
+    dir,
+    app,
+    state: join(app, '.git', 'wd'),
+    config,
     wd: (args, opts = {}) => runWd(args, { cwd: dir, timeoutMs: 60_000, ...opts, env: { ...WD_ENV, ...opts.env } }),
     start: (args, opts = {}) => startWd(args, { cwd: dir, ...opts, env: { ...WD_ENV, ...opts.env } }),
   };
@@ -102,7 +108,10 @@ export async function waitFor(cond: () => boolean, what: string, ms = 30_000): P
 export function history(state: string): string[][] {
   const file = join(state, 'history');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t'));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t'));
 }
 
 /** Whether some process holds the flock on `file` (asks flock itself, without waiting). */
@@ -113,7 +122,11 @@ export function lockHeld(file: string): boolean {
 /** Process ids whose command line contains `pattern` (a fixed string), other than pgrep itself. */
 export function processesMatching(pattern: string): number[] {
   const r = spawnSync('pgrep', ['-f', '--', pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean).map(Number).filter((p) => p !== r.pid);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => p !== r.pid);
 }
 
 /** Kill whatever a failed test left running with `pattern` in its command line. */
@@ -129,12 +142,15 @@ export function killMatching(pattern: string): void {
 
 /** Hold the flock on `file` from a separate process until release(). */
 export async function holdLock(file: string): Promise<{ release(): Promise<void> }> {
-  // Its own process group: flock forks sleep, which inherits the lock; both must go.
-  const child = spawn('flock', ['-n', file, 'sleep', '600'], { stdio: 'ignore', detached: true });
+  // Its own process group: flock forks sh (then sleep), which inherits the lock; all must go.
+  // The holder says when it has the lock: probing with another flock would compete for it.
+  const child = spawn('flock', ['-n', file, 'sh', '-c', 'echo locked; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   const unreap = reapOnExit(child.pid!, true);
   const closed = new Promise<void>((r) => child.once('close', () => r()));
-  await waitFor(() => lockHeld(file) || child.exitCode !== null, `flock on ${file}`);
-  if (child.exitCode !== null) throw new Error(`could not take the lock on ${file}`);
+  let said = '';
+  child.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  await waitFor(() => said.includes('locked') || child.exitCode !== null, `flock on ${file}`);
+  if (!said.includes('locked')) throw new Error(`could not take the lock on ${file}`);
   return {
     async release() {
       process.kill(-child.pid!, 'SIGKILL');
@@ -147,7 +163,11 @@ export async function holdLock(file: string): Promise<{ release(): Promise<void>
 /** The logs kept under <git dir>/wd/logs, newest name last. */
 export function logs(state: string): string[] {
   const dir = join(state, 'logs');
-  return existsSync(dir) ? readdirSync(dir).sort().map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 }
 
 /** A post script that says it started, then waits for `<deploy_to>.go` (made by the test), a minute at most. */

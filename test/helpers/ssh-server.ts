@@ -95,13 +95,20 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
   let closing = false;
 
   const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
     timers.add(t);
   };
   // Kill the whole group: the command may have spawned its own children.
   const killGroup = (p: ChildProcess) => {
     if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
-      try { process.kill(-p.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   };
 
@@ -156,7 +163,10 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
             });
             procs.add(child);
             mine.add(child);
-            const drop = () => { killGroup(child); sock?.destroy(); };
+            const drop = () => {
+              killGroup(child);
+              sock?.destroy();
+            };
 
             stream.pipe(child.stdin);
             child.stdin.on('error', () => {}); // EPIPE when bash exits before reading all stdin
@@ -200,7 +210,9 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
       });
     });
 
-    client.on('close', () => { for (const p of mine) killGroup(p); });
+    client.on('close', () => {
+      for (const p of mine) killGroup(p);
+    });
   });
 
   // Our own listener feeds ssh2 via injectSocket, so we can count raw TCP
@@ -232,9 +244,15 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServer>
     hostKeyLine,
     knownHostsLine: `[127.0.0.1]:${port} ${hostKeyLine}`,
     execs,
-    get connections() { return connections; },
-    get channels() { return channels; },
-    get agentForwardRequests() { return agentForwardRequests; },
+    get connections() {
+      return connections;
+    },
+    get channels() {
+      return channels;
+    },
+    get agentForwardRequests() {
+      return agentForwardRequests;
+    },
     async close() {
       closing = true;
       for (const t of timers) clearTimeout(t);

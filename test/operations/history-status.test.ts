@@ -72,7 +72,11 @@ test('history: one exact line per setup, deploy, failed deploy and rollback; dep
   // Every run's output is kept, even runs that started within the same second.
   const kept = logs(p.state);
   const text = kept.map((l) => `${basename(l)}:\n${readFileSync(l, 'utf8')}`).join('\n');
-  assert.equal(kept.map((l) => /^\d{4}-\d\d-\d\dT\d{6}Z-(setup|deploy|rollback)[-.]/.exec(basename(l))?.[1]).sort(), ['deploy', 'deploy', 'rollback', 'setup'], text);
+  assert.equal(
+    kept.map((l) => /^\d{4}-\d\d-\d\dT\d{6}Z-(setup|deploy|rollback)[-.]/.exec(basename(l))?.[1]).sort(),
+    ['deploy', 'deploy', 'rollback', 'setup'],
+    text,
+  );
   assert.match(text, `post: ${r0.slice(0, 7)} -> ${r1.slice(0, 7)}`);
   assert.match(text, 'post: failing on purpose');
   assert.match(text, `post: ${r1.slice(0, 7)} -> ${r0.slice(0, 7)}`);
@@ -99,7 +103,13 @@ test('logs: one per run even for runs within the same second; the newest 20 are 
   for (let i = 0; i < 5; i++) assert.is((await p.wd(['deploy', 'prod'])).code, 0);
   const kept = logs(p.state);
   assert.is(kept.length, 6, kept.join('\n'));
-  const runs = new Set(kept.flatMap((l) => readFileSync(l, 'utf8').split('\n').filter((x) => x.startsWith('post: run '))));
+  const runs = new Set(
+    kept.flatMap((l) =>
+      readFileSync(l, 'utf8')
+        .split('\n')
+        .filter((x) => x.startsWith('post: run ')),
+    ),
+  );
   assert.is(runs.size, 5, 'each deploy log holds its own run');
 
   const old = new Date('2020-01-01T00:00:00Z');
@@ -112,6 +122,23 @@ test('logs: one per run even for runs within the same second; the newest 20 are 
   const after = logs(p.state);
   assert.is(after.length, 20);
   assert.equal(after.filter((l) => !l.includes('-old')).length, 7, 'the newest (real) logs are the ones kept');
+});
+
+test('a user name with a tab or a newline cannot break the history into extra fields or lines', async () => {
+  const p = localProject();
+  const env = { USER: 'ev\til\nname', LOGNAME: 'ev\til\nname' };
+  assert.is((await p.wd(['setup', 'prod'], { env })).code, 0);
+  assert.is((await p.wd(['deploy', 'prod'], { env })).code, 0);
+  const h = history(p.state);
+  assert.equal(
+    h.map(fields).map((l) => l.slice(0, 3)),
+    [
+      [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'setup'],
+      [BY.replace(/^[^@]*/, 'ev?il?name'), VERSION, 'deploy'],
+    ],
+  );
+  const s = await p.wd(['status', 'prod', '--json']);
+  assert.is((JSON.parse(s.stdout) as { hosts: Array<{ lastRun: { command: string } }> }).hosts[0]!.lastRun.command, 'deploy');
 });
 
 /** The status table's one host row, split on runs of 2+ spaces. */
@@ -134,13 +161,28 @@ test('status: clean, dirty, behind origin, locked by a run, locked by anyone; ta
   const j = await p.wd(['status', 'prod', '--json']);
   assert.is(j.code, 0, show(j));
   assert.equal(JSON.parse(j.stdout), {
-    version: VERSION, command: 'status', environment: 'prod', status: 'succeeded',
-    hosts: [{
-      host: 'local', reachable: true, deployed: true, revision: r0, subject: 'initial', branch: 'main',
-      deployedRevision: r0, deployedAt: when, deployedBy: BY,
-      lastRun: { command: 'setup', result: 'ok', time: when, by: BY },
-      dirtyFiles: 0, originRevision: r0, behindOrigin: false, lock: null,
-    }],
+    version: VERSION,
+    command: 'status',
+    environment: 'prod',
+    status: 'succeeded',
+    hosts: [
+      {
+        host: 'local',
+        reachable: true,
+        deployed: true,
+        revision: r0,
+        subject: 'initial',
+        branch: 'main',
+        deployedRevision: r0,
+        deployedAt: when,
+        deployedBy: BY,
+        lastRun: { command: 'setup', result: 'ok', time: when, by: BY },
+        dirtyFiles: 0,
+        originRevision: r0,
+        behindOrigin: false,
+        lock: null,
+      },
+    ],
   });
 
   writeFileSync(join(p.app, 'app.txt'), 'edited on the host\n');
@@ -196,10 +238,13 @@ test('status --history N: the last N history lines per host, in the table and in
   assert.is(t.code, 0, show(t));
   assert.equal(t.stdout.split('\n').slice(2), [...h.slice(1).map((l) => `  local: ${l.join('  ')}`), '']);
   const j = JSON.parse((await p.wd(['status', 'prod', '--json', '--history', '2'])).stdout) as { hosts: Array<{ history: Array<Record<string, unknown>> }> };
-  assert.equal(j.hosts[0]!.history.map((e) => [e['command'], e['previousRevision'], e['revision'], e['result']]), [
-    ['deploy', h[0]![6], r1, 'ok'],
-    ['deploy', r1, r2, 'ok'],
-  ]);
+  assert.equal(
+    j.hosts[0]!.history.map((e) => [e['command'], e['previousRevision'], e['revision'], e['result']]),
+    [
+      ['deploy', h[0]![6], r1, 'ok'],
+      ['deploy', r1, r2, 'ok'],
+    ],
+  );
 });
 
 test('status of a host that was never set up: "not set up", exit 0', async () => {
@@ -223,7 +268,7 @@ test('rollback walks back one successful deploy per call, runs the post script w
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
   const r1 = p.origin.commit('main', { 'db/migrate/001_users.rb': 'create users\n' }, 'migration');
   const r2 = p.origin.commit('main', { 'app.txt': 'v2\n' }, 'app v2');
-  const r3 = p.origin.commit('main', { 'README': 'readme v2\n' }, 'readme');
+  const r3 = p.origin.commit('main', { README: 'readme v2\n' }, 'readme');
   // Three deploys, one revision each; the post script runs without WD_ROLLBACK.
   for (const want of [r1, r2]) {
     git(p.origin.url, 'update-ref', 'refs/heads/main', want);
@@ -277,10 +322,20 @@ test('rollback --rev REV and --to REV go to that revision; an unknown revision f
 
   const unknown = await p.wd(['rollback', 'prod', '--rev', 'deadbeefdeadbeef']);
   assert.is(unknown.code, 1, show(unknown));
-  assert.match(unknown.stdout, `local => failed: revision deadbeefdeadbeef is not known in ${p.app}; name a commit that was deployed here (see: wd status prod --history 20)`);
+  assert.match(
+    unknown.stdout,
+    `local => failed: revision deadbeefdeadbeef is not known in ${p.app}; name a commit that was deployed here (see: wd status prod --history 20)`,
+  );
   assert.is(headOf(p.app), r1);
   const h = history(p.state);
-  assert.equal(h.slice(-3).map((l) => [l[3], l[7]]), [['rollback-to', 'ok'], ['rollback-to', 'ok'], ['rollback-to', 'failed rollback']]);
+  assert.equal(
+    h.slice(-3).map((l) => [l[3], l[7]]),
+    [
+      ['rollback-to', 'ok'],
+      ['rollback-to', 'ok'],
+      ['rollback-to', 'failed rollback'],
+    ],
+  );
 });
 
 test.run();

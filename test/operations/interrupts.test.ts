@@ -51,7 +51,10 @@ test('one SIGTERM (as one Ctrl-C): the running host finishes, wd says it is wait
   writeFileSync(`${p.app}.go`, '');
   const r = await bg.done;
   assert.is(r.code, 130, show(r));
-  assert.is(durations(r.stdout), `local | Running post script...\nlocal | post: started\nlocal | post: finished\nResults:\n  local => succeeded ${rev.slice(0, 7)} (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`);
+  assert.is(
+    durations(r.stdout),
+    `local | Running post script...\nlocal | post: started\nlocal | post: finished\nResults:\n  local => succeeded ${rev.slice(0, 7)} (T)\nTotal: 1 deployment, 1 success, 0 failures.\n`,
+  );
   assert.is(history(p.state).at(-1)![7], 'ok');
   assert.is(headOf(p.app), rev);
 });
@@ -69,7 +72,10 @@ test('two Ctrl-C: the running host is aborted, nothing of it left running, histo
   const r = await bg.done;
   assert.is(r.code, 130, show(r));
   assert.match(r.stderr, 'wd: aborting 1 running host(s): their runs are stopped and recorded as interrupted.\n');
-  assert.match(durations(r.stdout), /^Results:\n {2}local => interrupted: interrupted during post_deploy_script \(T\)\nTotal: 1 deployment, 0 successes, 1 failure\.\n$/m);
+  assert.match(
+    durations(r.stdout),
+    /^Results:\n {2}local => interrupted: interrupted during post_deploy_script \(T\)\nTotal: 1 deployment, 0 successes, 1 failure\.\n$/m,
+  );
   assert.not.match(r.stdout, /post: never/);
   assert.equal(processesMatching('sleep 600.321'), [], 'the post script was killed on the host');
   assert.equal(history(p.state).at(-1)!.slice(3, 4).concat(history(p.state).at(-1)![7]!), ['deploy', 'interrupted']);

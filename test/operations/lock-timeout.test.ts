@@ -35,11 +35,17 @@ test('two deploys at once: exactly one wins, the other fails fast naming the loc
   const winner = await runs[1 - loser.i]!.done;
   assert.is(winner.code, 0, show(winner));
   assert.is(loser.res.code, 1, show(loser.res));
-  assert.match(loser.res.stdout, new RegExp(`^  local => failed: locked by another run \\(.+\\); try again later, or queue with --wait-lock SECONDS \\(\\d+\\.\\ds\\)$`, 'm'));
+  assert.match(loser.res.stdout, /^ {2}local => failed: locked by another run \(.+\); try again later, or queue with --wait-lock SECONDS \(\d+\.\ds\)$/m);
   assert.match(loser.res.stderr, new RegExp(`^local \\| wd: ${esc(p.app)} is locked by another run: `, 'm'));
   assert.not.match(loser.res.stdout, /post: started/, 'the loser ran no post script');
   assert.is(headOf(p.app), rev);
-  assert.equal(history(p.state).map((l) => [l[3], l[7]]), [['setup', 'ok'], ['deploy', 'ok']]);
+  assert.equal(
+    history(p.state).map((l) => [l[3], l[7]]),
+    [
+      ['setup', 'ok'],
+      ['deploy', 'ok'],
+    ],
+  );
   assert.not.ok(lockHeld(join(p.state, 'lock')));
 });
 
@@ -57,11 +63,19 @@ test('a deploy against a host locked by a running deploy names the holder: who, 
     writeFileSync(`${p.app}.go`, '');
   }
   assert.is(b.code, 1, show(b));
-  assert.match(durations(b.stdout), new RegExp(`^Results:\n  local => failed: locked by another run \\(${HOLDER}\\); try again later, or queue with --wait-lock SECONDS \\(T\\)\nTotal: 1 deployment, 0 successes, 1 failure\\.\n$`));
+  assert.match(
+    durations(b.stdout),
+    new RegExp(
+      `^Results:\n  local => failed: locked by another run \\(${HOLDER}\\); try again later, or queue with --wait-lock SECONDS \\(T\\)\nTotal: 1 deployment, 0 successes, 1 failure\\.\n$`,
+    ),
+  );
   const pid = /pid (\d+)\)/.exec(b.stdout)![1];
   assert.is((await a.done).code, 0);
   // The pid named is the job that held the lock: it is gone now, and the lock with it.
-  assert.equal(processesMatching(`${pid}`).filter((x) => String(x) === pid), []);
+  assert.equal(
+    processesMatching(`${pid}`).filter((x) => String(x) === pid),
+    [],
+  );
   assert.not.ok(lockHeld(join(p.state, 'lock')));
   assert.is(readFileSync(join(p.state, 'lock'), 'utf8'), '');
 });
@@ -84,11 +98,43 @@ test('--wait-lock 37 queues behind a running deploy and then deploys; --wait-loc
   assert.is(ra.code, 0, show(ra));
   assert.is(rb.code, 0, show(rb));
   assert.match(rb.stdout, /^local \| post: finished$/m, 'the queued deploy ran its own post script');
-  assert.equal(history(p.state).map((l) => [l[3], l[5], l[6], l[7]]), [
-    ['setup', '-', r0, 'ok'],
-    ['deploy', r0, rev, 'ok'],
-    ['deploy', rev, rev, 'ok'],
-  ]);
+  assert.equal(
+    history(p.state).map((l) => [l[3], l[5], l[6], l[7]]),
+    [
+      ['setup', '-', r0, 'ok'],
+      ['deploy', r0, rev, 'ok'],
+      ['deploy', rev, rev, 'ok'],
+    ],
+  );
+});
+
+test('two Ctrl-C while queued on --wait-lock: the queued run is called off on the host, it never deploys later', async () => {
+  const p = localProject({ 'post.sh': WAIT_FOR_GO }, { post_deploy_script: 'post.sh' });
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  const a = p.start(['deploy', 'prod']);
+  await waitFor(() => existsSync(`${p.app}.started`), 'the first deploy to reach its post script');
+  const b = p.start(['deploy', 'prod', '--wait-lock', '38']);
+  await waitFor(() => processesMatching('flock -w 38 9').length > 0, 'the second deploy to queue on the lock');
+  b.child.kill('SIGINT');
+  await waitFor(() => b.stderr().includes('Ctrl-C again'), 'wd to acknowledge the first interrupt');
+  b.child.kill('SIGINT');
+  await waitFor(() => processesMatching('flock -w 38 9').length === 0, 'the queued run to stop waiting for the lock');
+  // The first deploy ends now: a queued run that was not called off would take the lock and deploy.
+  writeFileSync(`${p.app}.go`, '');
+  assert.is((await a.done).code, 0);
+  const rb = await b.done;
+  assert.is(rb.code, 130, show(rb));
+  assert.match(rb.stdout, /^ {2}local => interrupted: interrupted during taking the lock \(\d+\.\ds\)$/m);
+  assert.match(rb.stderr, /^local \| wd: called off before it started; nothing was changed$/m);
+  await waitFor(() => !lockHeld(join(p.state, 'lock')), 'the lock to be free');
+  assert.equal(
+    history(p.state).map((l) => [l[3], l[7]]),
+    [
+      ['setup', 'ok'],
+      ['deploy', 'ok'],
+    ],
+    'only the first deploy ran',
+  );
 });
 
 test('--timeout 3 with a post script that sleeps 600 s: the host fails with the reason, nothing left running, history says timeout, lock free', async () => {
@@ -96,7 +142,10 @@ test('--timeout 3 with a post script that sleeps 600 s: the host fails with the 
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
   const r = await p.wd(['deploy', 'prod', '--timeout', '3']);
   assert.is(r.code, 1, show(r));
-  assert.is(durations(r.stdout), 'local | Running post script...\nlocal | post: sleeping\nResults:\n  local => failed: timed out after 3s during post_deploy_script (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n');
+  assert.is(
+    durations(r.stdout),
+    'local | Running post script...\nlocal | post: sleeping\nResults:\n  local => failed: timed out after 3s during post_deploy_script (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n',
+  );
   assert.equal(processesMatching('sleep 600.123'), [], 'the post script and its sleep are killed');
   const last = history(p.state).at(-1)!;
   assert.equal([last[3], last[7]], ['deploy', 'timeout']);
@@ -111,7 +160,7 @@ test('the timeout key, and a post script that ignores SIGTERM: killed all the sa
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
   const r = await p.wd(['deploy', 'prod']);
   assert.is(r.code, 1, show(r));
-  assert.match(r.stdout, /^  local => failed: timed out after 3s during post_deploy_script \(\d+\.\ds\)$/m);
+  assert.match(r.stdout, /^ {2}local => failed: timed out after 3s during post_deploy_script \(\d+\.\ds\)$/m);
   assert.equal(processesMatching('sleep 600.124'), []);
   assert.is(history(p.state).at(-1)![7], 'timeout');
   assert.not.ok(lockHeld(join(p.state, 'lock')));

@@ -9,7 +9,21 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../helpers/git.js';
 import { currentSshdGate, SSHD_MISSING, startWorld, type FakeHost, type World } from '../helpers/e2e-fixture.js';
-import { BY, durations, history, killMatching, lockHeld, logs, processesMatching, show, startWd, waitFor, WAIT_FOR_GO, WD_ENV, type Bg } from '../helpers/ops.js';
+import {
+  BY,
+  durations,
+  history,
+  killMatching,
+  lockHeld,
+  logs,
+  processesMatching,
+  show,
+  startWd,
+  waitFor,
+  WAIT_FOR_GO,
+  WD_ENV,
+  type Bg,
+} from '../helpers/ops.js';
 import { cleanup, tmpDir } from '../helpers/tmp.js';
 import { runWd, type WdRun } from '../helpers/wd.js';
 
@@ -76,7 +90,10 @@ t('status: every host at once with one connection each; an unreachable host make
   const when = history(stateOf(hosts[0]!, 'o1'))[0]![0]!;
   hosts.forEach((h, i) => {
     const tree = i === 1 ? 'dirty \\(1\\)' : 'clean';
-    assert.match(lines[1 + i]!, new RegExp(`^${esc(h.name)} +${r0.slice(0, 7)} initial +main +${when.slice(0, 17)}\\d\\dZ +${esc(BY)} +setup ok +${tree} +up to date +-$`));
+    assert.match(
+      lines[1 + i]!,
+      new RegExp(`^${esc(h.name)} +${r0.slice(0, 7)} initial +main +${when.slice(0, 17)}\\d\\dZ +${esc(BY)} +setup ok +${tree} +up to date +-$`),
+    );
   });
   assert.match(lines[4]!, new RegExp(`^${esc(w.down.name)} +unreachable$`));
   assert.is(lines[5], `  ${w.down.name}: connection refused by 127.0.0.1:${w.down.port}: is sshd running there, and is the port right?`);
@@ -85,9 +102,15 @@ t('status: every host at once with one connection each; an unreachable host make
   assert.is(j.code, 1, show(j));
   const doc = JSON.parse(j.stdout) as { status: string; hosts: Array<Record<string, unknown>> };
   assert.is(doc.status, 'failed');
-  assert.equal(doc.hosts.map((h) => [h['host'], h['reachable'], h['dirtyFiles'] ?? null]), [
-    [hosts[0]!.name, true, 0], [hosts[1]!.name, true, 1], [hosts[2]!.name, true, 0], [w.down.name, false, null],
-  ]);
+  assert.equal(
+    doc.hosts.map((h) => [h['host'], h['reachable'], h['dirtyFiles'] ?? null]),
+    [
+      [hosts[0]!.name, true, 0],
+      [hosts[1]!.name, true, 1],
+      [hosts[2]!.name, true, 0],
+      [w.down.name, false, null],
+    ],
+  );
   assert.is(doc.hosts[3]!['reason'], `connection refused by 127.0.0.1:${w.down.port}: is sshd running there, and is the port right?`);
 
   const ok = await wd(['status', 'prod', '-p', file]);
@@ -126,7 +149,10 @@ t('wd killed with SIGKILL during the post scripts: every host finishes, logs its
   const s = await wd(['status', 'prod', '-p', file, '--json']);
   assert.is(s.code, 0, show(s));
   const doc = JSON.parse(s.stdout) as { hosts: Array<{ lastRun: { result: string }; lock: unknown; revision: string }> };
-  assert.equal(doc.hosts.map((h) => [h.lastRun.result, h.lock, h.revision]), hosts.map(() => ['ok', null, rev]));
+  assert.equal(
+    doc.hosts.map((h) => [h.lastRun.result, h.lock, h.revision]),
+    hosts.map(() => ['ok', null, rev]),
+  );
 });
 
 t('one Ctrl-C with -j 1: the running host finishes, the hosts not started are skipped (never contacted), exit 130 after the summary', async () => {
@@ -142,9 +168,18 @@ t('one Ctrl-C with -j 1: the running host finishes, the hosts not started are sk
   writeFileSync(at(hosts[0]!, 'o4.go'), '');
   const r = await run.done;
   assert.is(r.code, 130, show(r));
-  assert.match(durations(r.stdout), `Results:\n  ${hosts[0]!.name} => succeeded ${rev.slice(0, 7)} (T)\n  ${hosts[1]!.name} => skipped: interrupted before it started\n  ${hosts[2]!.name} => skipped: interrupted before it started\nTotal: 3 deployments, 1 success, 0 failures, 2 skipped.\n`);
-  assert.equal(hosts.map((h, i) => w.sshd.connectionsFromLog(h.port) - before[i]!), [1, 0, 0]);
-  assert.equal(hosts.map((h) => headOf(h, 'o4')), [rev, r0, r0]);
+  assert.match(
+    durations(r.stdout),
+    `Results:\n  ${hosts[0]!.name} => succeeded ${rev.slice(0, 7)} (T)\n  ${hosts[1]!.name} => skipped: interrupted before it started\n  ${hosts[2]!.name} => skipped: interrupted before it started\nTotal: 3 deployments, 1 success, 0 failures, 2 skipped.\n`,
+  );
+  assert.equal(
+    hosts.map((h, i) => w.sshd.connectionsFromLog(h.port) - before[i]!),
+    [1, 0, 0],
+  );
+  assert.equal(
+    hosts.map((h) => headOf(h, 'o4')),
+    [rev, r0, r0],
+  );
 });
 
 t('two Ctrl-C: every running host is aborted (its post script killed), history says interrupted, locks free, exit 130', async () => {
@@ -175,13 +210,26 @@ t('--batch 1: after the failing first wave no further wave starts; the rest are 
   const before = hosts.map((h) => w.sshd.connectionsFromLog(h.port));
   const r = await wd(['deploy', 'prod', '-p', file, '--batch', '1']);
   assert.is(r.code, 1, show(r));
-  assert.match(durations(r.stdout), `Results:\n  ${hosts[0]!.name} => failed: post_deploy_script exited 3 (T)\n  ${hosts[1]!.name} => skipped: an earlier wave had a failure\n  ${hosts[2]!.name} => skipped: an earlier wave had a failure\nTotal: 3 deployments, 0 successes, 1 failure, 2 skipped.\n`);
-  assert.equal(hosts.map((h, i) => w.sshd.connectionsFromLog(h.port) - before[i]!), [1, 0, 0]);
+  assert.match(
+    durations(r.stdout),
+    `Results:\n  ${hosts[0]!.name} => failed: post_deploy_script exited 3 (T)\n  ${hosts[1]!.name} => skipped: an earlier wave had a failure\n  ${hosts[2]!.name} => skipped: an earlier wave had a failure\nTotal: 3 deployments, 0 successes, 1 failure, 2 skipped.\n`,
+  );
+  assert.equal(
+    hosts.map((h, i) => w.sshd.connectionsFromLog(h.port) - before[i]!),
+    [1, 0, 0],
+  );
   assert.is(readFileSync(order, 'utf8'), `start ${hosts[0]!.name}\n`);
 
   // Without the failure, waves of one run one after the other, in domain order.
   writeFileSync(order, '');
-  const ok = await wd(['deploy', 'prod', '-p', w.config({ deploy_to: '~/o6', post_deploy_script: 'deploy/ordered.sh', rake_env: { ORDER: order } }), '--batch', '1']);
+  const ok = await wd([
+    'deploy',
+    'prod',
+    '-p',
+    w.config({ deploy_to: '~/o6', post_deploy_script: 'deploy/ordered.sh', rake_env: { ORDER: order } }),
+    '--batch',
+    '1',
+  ]);
   assert.is(ok.code, 0, show(ok));
   assert.is(readFileSync(order, 'utf8'), hosts.map((h) => `start ${h.name}\nend ${h.name}\n`).join(''));
 });
@@ -193,16 +241,38 @@ t('--canary: a failing canary stops the deploy (the rest skipped, exit 1); a goo
   const rev = w.origin.commit('main', { 'app.txt': 'o7 v2\n' }, 'o7 v2');
   const bad = await wd(['deploy', 'prod', '-p', file, '--canary']);
   assert.is(bad.code, 1, show(bad));
-  assert.match(durations(bad.stdout), `  ${hosts[0]!.name} => failed: post_deploy_script exited 3 (T)\n  ${hosts[1]!.name} => skipped: an earlier wave had a failure\n  ${hosts[2]!.name} => skipped: an earlier wave had a failure\n`);
-  assert.equal(hosts.slice(1).map((h) => headOf(h, 'o7')), [r0, r0]);
+  assert.match(
+    durations(bad.stdout),
+    `  ${hosts[0]!.name} => failed: post_deploy_script exited 3 (T)\n  ${hosts[1]!.name} => skipped: an earlier wave had a failure\n  ${hosts[2]!.name} => skipped: an earlier wave had a failure\n`,
+  );
+  assert.equal(
+    hosts.slice(1).map((h) => headOf(h, 'o7')),
+    [r0, r0],
+  );
 
   writeFileSync(order, '');
-  const good = await wd(['deploy', 'prod', '-p', w.config({ deploy_to: '~/o7', post_deploy_script: 'deploy/ordered.sh', rake_env: { ORDER: order } }), '--canary']);
+  const good = await wd([
+    'deploy',
+    'prod',
+    '-p',
+    w.config({ deploy_to: '~/o7', post_deploy_script: 'deploy/ordered.sh', rake_env: { ORDER: order } }),
+    '--canary',
+  ]);
   assert.is(good.code, 0, show(good));
   const lines = readFileSync(order, 'utf8').split('\n').filter(Boolean);
   assert.equal(lines.slice(0, 2), [`start ${hosts[0]!.name}`, `end ${hosts[0]!.name}`], 'the canary finishes before any other host starts');
-  assert.equal(lines.slice(2, 4).sort(), hosts.slice(1).map((h) => `start ${h.name}`).sort(), 'then the rest at once');
-  assert.equal(hosts.map((h) => headOf(h, 'o7')), [rev, rev, rev]);
+  assert.equal(
+    lines.slice(2, 4).sort(),
+    hosts
+      .slice(1)
+      .map((h) => `start ${h.name}`)
+      .sort(),
+    'then the rest at once',
+  );
+  assert.equal(
+    hosts.map((h) => headOf(h, 'o7')),
+    [rev, rev, rev],
+  );
 });
 
 ops.run();

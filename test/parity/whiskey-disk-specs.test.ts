@@ -36,7 +36,9 @@ test('lib/whiskey_disk.rb#flush: --only matching no host reports "No deployments
 
 test('spec/integration/post_script_spec: "Running post script..." and "Rsyncing configuration..." progress lines', async () => {
   const cfg = makeOrigin('config', { 'prod/settings.yml': 'a: 1\n' });
-  const { dir } = project(`  post_setup_script: post.sh\n  deploy_config_to: cfg\n  config_repository: ${cfg.url}\n  config_branch: main\n`, { 'post.sh': 'echo hello\n' });
+  const { dir } = project(`  post_setup_script: post.sh\n  deploy_config_to: cfg\n  config_repository: ${cfg.url}\n  config_branch: main\n`, {
+    'post.sh': 'echo hello\n',
+  });
   const r = await runWd(['setup', 'prod'], { cwd: dir });
   assert.is(r.code, 0, r.stdout + r.stderr);
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('local | '));

@@ -56,7 +56,8 @@ test('a UTF-8 character written in two halves is not replaced by U+FFFD', async 
 });
 
 test('escape sequences, CR and controls from a host never reach the terminal', async () => {
-  const post = "printf 'ok\\x1b[2K\\x1b[1A\\x1b]0;pwned\\x07\\rlocal => succeeded\\x07\\x1bc\\n'\nprintf 'fatal\\r\\x1b[32m  local => succeeded\\x1b[0m\\n' >&2\nexit 4\n";
+  const post =
+    "printf 'ok\\x1b[2K\\x1b[1A\\x1b]0;pwned\\x07\\rlocal => succeeded\\x07\\x1bc\\n'\nprintf 'fatal\\r\\x1b[32m  local => succeeded\\x1b[0m\\n' >&2\nexit 4\n";
   const r = await deployWith(post);
   assert.is(r.code, 1);
   const all = r.stdout + r.stderr;

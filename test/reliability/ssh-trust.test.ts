@@ -65,7 +65,11 @@ test('50 hosts at one address accept its new key: known_hosts gets one line, one
     return new SshTransport(s, { ...defaultSshDeps, readFile }).run({ script: 'true; exit\n', onStdout: () => {}, onStderr: (c) => (notes += c.toString()) });
   });
   const results = await Promise.all(runs);
-  assert.equal(results.map((r) => r.exitCode), results.map(() => 0), notes);
+  assert.equal(
+    results.map((r) => r.exitCode),
+    results.map(() => 0),
+    notes,
+  );
   assert.is(read(fx.knownHosts), `# mine, no final newline\n${h.server.knownHostsLine}\n`);
   assert.is(notes.split('\n').filter((l) => l.includes('added its ssh-ed25519 key')).length, 1, notes);
   assert.not.ok(existsSync(`${fx.knownHosts}.wd-lock`));
@@ -104,10 +108,18 @@ test('with umask 000, the known_hosts wd creates is 0600 and ~/.ssh 0700', async
 test('a silent host (TCP accepted, no SSH banner): ssh_options -o ConnectTimeout=1 fails it with a clear message', async () => {
   const fx = await sshFixture({ hosts: 2, faults: [{ silent: true }] });
   const [silent, ok] = fx.hosts as [FakeHost, FakeHost];
-  fx.config({}, [{ name: silent.name, ssh_options: [...fx.sshOptions, '-o', 'ConnectTimeout=1'] }, { name: ok.name, ssh_options: fx.sshOptions }]);
+  fx.config({}, [
+    { name: silent.name, ssh_options: [...fx.sshOptions, '-o', 'ConnectTimeout=1'] },
+    { name: ok.name, ssh_options: fx.sshOptions },
+  ]);
   const r = await fx.wd(['setup', 'prod']);
   assert.is(r.code, 1, both(r));
-  assert.ok(r.stdout.includes(`  ${silent.name} => failed: timed out after 1s connecting to 127.0.0.1:${silent.server.port}; is the host up? (raise it with ssh_options -o ConnectTimeout=N)`), r.stdout);
+  assert.ok(
+    r.stdout.includes(
+      `  ${silent.name} => failed: timed out after 1s connecting to 127.0.0.1:${silent.server.port}; is the host up? (raise it with ssh_options -o ConnectTimeout=N)`,
+    ),
+    r.stdout,
+  );
   assert.match(r.stdout, `  ${ok.name} => succeeded`);
 });
 
@@ -122,7 +134,10 @@ test("wd's connect timeout wins over -o ConnectTimeout and ~/.ssh/config, and th
   assert.is(s.connectTimeoutMs, 1000);
   const r = await new SshTransport(s).run({ script: 'true; exit\n', onStdout: () => {}, onStderr: () => {} });
   assert.is(r.exitCode, null);
-  assert.is(r.error, `timed out after 1s connecting to 127.0.0.1:${h.server.port}; is the host up? (raise it with --connect-timeout N or connect_timeout in deploy.yml)`);
+  assert.is(
+    r.error,
+    `timed out after 1s connecting to 127.0.0.1:${h.server.port}; is the host up? (raise it with --connect-timeout N or connect_timeout in deploy.yml)`,
+  );
   assert.is(h.server.channels, 0);
 });
 
@@ -131,7 +146,9 @@ function proxyScript(): { script: string; log: string } {
   const dir = tmpDir('wd-proxy-');
   const script = join(dir, 'proxy.cjs');
   const log = join(dir, 'args.json');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     const net = require('net');
     const [port, log, ...tokens] = process.argv.slice(2);
     require('fs').writeFileSync(log, JSON.stringify(tokens));
@@ -139,7 +156,8 @@ function proxyScript(): { script: string; log: string } {
     process.stdin.pipe(s);
     s.pipe(process.stdout);
     s.on('error', (e) => { console.error('proxy: ' + e.message); process.exit(3); });
-  `);
+  `,
+  );
   return { script, log };
 }
 
@@ -148,18 +166,22 @@ test('~/.ssh/config ProxyCommand: the connection goes through it, with %h %p %r 
   const h = fx.hosts[0]!;
   const { script, log } = proxyScript();
   const nowhere = await closedPort();
-  writeHome(fx, '.ssh/config', [
-    'Host viaproxy',
-    '  HostName 127.0.0.1',
-    `  Port ${nowhere}`, // a direct connection would be refused
-    '  User deploy',
-    `  ProxyCommand ${process.execPath} ${script} ${h.server.port} ${log} %h %p %r %n 100%%`,
-    `  HostKeyAlias [127.0.0.1]:${h.server.port}`,
-    `  IdentityFile ${fx.key.privatePath}`,
-    `  UserKnownHostsFile ${fx.knownHosts}`,
-    '  StrictHostKeyChecking yes',
-    '',
-  ].join('\n'));
+  writeHome(
+    fx,
+    '.ssh/config',
+    [
+      'Host viaproxy',
+      '  HostName 127.0.0.1',
+      `  Port ${nowhere}`, // a direct connection would be refused
+      '  User deploy',
+      `  ProxyCommand ${process.execPath} ${script} ${h.server.port} ${log} %h %p %r %n 100%%`,
+      `  HostKeyAlias [127.0.0.1]:${h.server.port}`,
+      `  IdentityFile ${fx.key.privatePath}`,
+      `  UserKnownHostsFile ${fx.knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '',
+    ].join('\n'),
+  );
   fx.config({}, [{ name: 'viaproxy' }]);
   const r = await fx.wd(['setup', 'prod']);
   assert.is(r.code, 0, both(r));
@@ -174,20 +196,17 @@ test('~/.ssh/config ProxyCommand that fails: the host fails with its exit status
   fx.config({}, [{ name: 'broken', ssh_options: fx.sshOptions }]);
   const r = await fx.wd(['setup', 'prod']);
   assert.is(r.code, 1, both(r));
-  assert.match(r.stdout, `  broken => failed: ProxyCommand (${join(fx.home, '.ssh/config')} line 2) exited with status 7 before the SSH handshake finished: no route to broken. It ran: sh -c 'echo "no route to broken" >&2; exit 7' (`);
+  assert.match(
+    r.stdout,
+    `  broken => failed: ProxyCommand (${join(fx.home, '.ssh/config')} line 2) exited with status 7 before the SSH handshake finished: no route to broken. It ran: sh -c 'echo "no route to broken" >&2; exit 7' (`,
+  );
 });
 
 test('~/.ssh/config Include: a Host block in an included file decides port and user', async () => {
   const fx = await sshFixture();
   const h = fx.hosts[0]!;
   writeHome(fx, '.ssh/config', 'Include conf.d/*.conf\n\nHost *\n  User nobody-else\n');
-  writeHome(fx, '.ssh/conf.d/10-web.conf', [
-    'Host webalias',
-    '  HostName 127.0.0.1',
-    `  Port ${h.server.port}`,
-    '  User deploy',
-    '',
-  ].join('\n'));
+  writeHome(fx, '.ssh/conf.d/10-web.conf', ['Host webalias', '  HostName 127.0.0.1', `  Port ${h.server.port}`, '  User deploy', ''].join('\n'));
   fx.config({}, [{ name: 'webalias', ssh_options: fx.sshOptions }]);
   const r = await fx.wd(['setup', 'prod']);
   assert.is(r.code, 0, both(r));

@@ -53,10 +53,15 @@ test('an environment name with a newline runs nothing on the host', async () => 
 });
 
 test('a closed stdout (wd deploy | head -1) neither crashes wd nor stops the deploy', async () => {
-  const post = '#!/bin/bash\nfor i in $(seq 1 3000); do echo "line $i"; done\nsleep 0.3\nfor i in $(seq 1 3000); do echo "more $i"; done\ntouch "$WD_DEPLOY_TO/finished"\n';
+  const post =
+    '#!/bin/bash\nfor i in $(seq 1 3000); do echo "line $i"; done\nsleep 0.3\nfor i in $(seq 1 3000); do echo "more $i"; done\ntouch "$WD_DEPLOY_TO/finished"\n';
   const { dir } = localProject('prod', { 'post.sh': post }, '  post_deploy_script: post.sh\n');
   assert.is((await runWd(['setup', 'prod'], { cwd: dir })).code, 0);
-  const r = await runProcess('bash', ['-c', `NO_COLOR=1 ${JSON.stringify(process.execPath)} ${JSON.stringify(WD_BIN)} deploy prod | head -1; echo "wd exit: \${PIPESTATUS[0]}" >&2`], { cwd: dir });
+  const r = await runProcess(
+    'bash',
+    ['-c', `NO_COLOR=1 ${JSON.stringify(process.execPath)} ${JSON.stringify(WD_BIN)} deploy prod | head -1; echo "wd exit: \${PIPESTATUS[0]}" >&2`],
+    { cwd: dir },
+  );
   assert.match(r.stderr, /wd exit: 0$/m, r.stderr);
   assert.not.match(r.stderr, /EPIPE|internal error/);
   assert.ok(existsSync(join(dir, 'app', 'finished')), 'the post script ran to its end');

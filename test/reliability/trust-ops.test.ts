@@ -48,12 +48,15 @@ test('a rerun after a failed post script, and after an interrupted one, still ru
   const ok = await p.wd(['deploy', 'prod']);
   assert.is(ok.code, 0, show(ok));
   assert.match(ok.stdout, migrating);
-  assert.equal(history(p.state).map((l) => [l[3], l[5], l[6], l[7]]), [
-    ['setup', '-', r0, 'ok'],
-    ['deploy', r0, r1, 'failed post_deploy_script'],
-    ['deploy', r0, r1, 'interrupted'],
-    ['deploy', r0, r1, 'ok'],
-  ]);
+  assert.equal(
+    history(p.state).map((l) => [l[3], l[5], l[6], l[7]]),
+    [
+      ['setup', '-', r0, 'ok'],
+      ['deploy', r0, r1, 'failed post_deploy_script'],
+      ['deploy', r0, r1, 'interrupted'],
+      ['deploy', r0, r1, 'ok'],
+    ],
+  );
   const after = await p.wd(['deploy', 'prod']);
   assert.match(after.stdout, 'local | post: no migration\n', 'once a deploy completed, the migration is not seen again');
 });
@@ -72,7 +75,11 @@ test('setup over a half-done setup (an empty repository, or one with origin and 
     assert.is(headOf(p.app), p.origin.head('main'), half);
     assert.is(readFileSync(join(p.app, 'app.txt'), 'utf8'), 'v1\n', half);
     assert.is(git(p.app, 'status', '--porcelain'), '', half);
-    assert.equal(history(p.state).map((l) => [l[3], l[5], l[7]]), [['setup', '-', 'ok']], half);
+    assert.equal(
+      history(p.state).map((l) => [l[3], l[5], l[7]]),
+      [['setup', '-', 'ok']],
+      half,
+    );
     // ...and deploys work on it afterwards.
     const rev = p.origin.commit('main', { 'app.txt': 'v2\n' });
     const d = await p.wd(['deploy', 'prod']);
@@ -95,7 +102,8 @@ test('wd_changed answers for non-ASCII names, quotes, backslashes, tabs and spac
   const added = ['données/é.txt', 'say "hi".txt', 'tab\there.txt', 'back\\slash.txt', 'with space/ok.txt'];
   const asked = ['données', ...added, 'with space', 'app.txt'];
   // The names come from a file beside the checkout, one a line: no quoting between the test and bash.
-  const post = '#!/bin/bash\nn=0\nwhile IFS= read -r f; do n=$((n + 1)); if wd_changed "$f"; then echo "changed $n"; else echo "unchanged $n"; fi; done <"$WD_DEPLOY_TO.names"\n';
+  const post =
+    '#!/bin/bash\nn=0\nwhile IFS= read -r f; do n=$((n + 1)); if wd_changed "$f"; then echo "changed $n"; else echo "unchanged $n"; fi; done <"$WD_DEPLOY_TO.names"\n';
   const p = localProject({ 'post.sh': post }, { post_deploy_script: 'post.sh' });
   writeFileSync(`${p.app}.names`, asked.join('\n') + '\n');
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
@@ -103,7 +111,14 @@ test('wd_changed answers for non-ASCII names, quotes, backslashes, tabs and spac
   const r = await p.wd(['deploy', 'prod']);
   assert.is(r.code, 0, show(r));
   const lines = asked.map((n, i) => `local | ${n === 'app.txt' ? 'unchanged' : 'changed'} ${i + 1}`);
-  assert.is(r.stdout.split('\n').filter((l) => l.startsWith('local | ') && l !== 'local | Running post script...').join('\n'), lines.join('\n'), `asked about ${JSON.stringify(asked)}`);
+  assert.is(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('local | ') && l !== 'local | Running post script...')
+      .join('\n'),
+    lines.join('\n'),
+    `asked about ${JSON.stringify(asked)}`,
+  );
 });
 
 test('an unrelated checkout at deploy_to is refused by setup and deploy; --force replaces it and keeps its HEAD under refs/wd/saved/', async () => {
@@ -114,7 +129,11 @@ test('an unrelated checkout at deploy_to is refused by setup and deploy; --force
   for (const cmd of ['setup', 'deploy']) {
     const r = await p.wd([cmd, 'prod']);
     assert.is(r.code, 1, `${cmd}: ${show(r)}`);
-    assert.match(r.stdout, `local => failed: ${p.app} holds a checkout of ${other.url} that shares no history with ${p.origin.url}; wd will not overwrite it. Move it away, fix deploy_to or the repository in deploy.yml, or run again with --force to replace it (its HEAD is kept under refs/wd/saved/)`, cmd);
+    assert.match(
+      r.stdout,
+      `local => failed: ${p.app} holds a checkout of ${other.url} that shares no history with ${p.origin.url}; wd will not overwrite it. Move it away, fix deploy_to or the repository in deploy.yml, or run again with --force to replace it (its HEAD is kept under refs/wd/saved/)`,
+      cmd,
+    );
     assert.is(headOf(p.app), theirs, `${cmd} left it alone`);
     assert.is(readFileSync(join(p.app, 'theirs.txt'), 'utf8'), 'their work\n');
     assert.is(git(p.app, 'config', '--get', 'remote.origin.url'), other.url);
@@ -137,7 +156,10 @@ test('an untracked file the new revision would add is refused by name; --force m
   const rev = p.origin.commit('main', { 'config/new.yml': 'from the repository\n', 'same.txt': 'same\n' });
   const r = await p.wd(['deploy', 'prod']);
   assert.is(r.code, 1, show(r));
-  assert.match(r.stdout, `local => failed: untracked files in ${p.app} would be overwritten by main: config/new.yml. Move them away, or run again with --force (they are kept under ${p.state}/saved/)`);
+  assert.match(
+    r.stdout,
+    `local => failed: untracked files in ${p.app} would be overwritten by main: config/new.yml. Move them away, or run again with --force (they are kept under ${p.state}/saved/)`,
+  );
   assert.is(headOf(p.app), before);
   assert.is(readFileSync(join(p.app, 'config', 'new.yml'), 'utf8'), 'made on the host\n');
   const f = await p.wd(['deploy', 'prod', '--force']);
@@ -191,7 +213,10 @@ test('a stale .git/index.lock gives the clear reason and changes nothing', async
   writeFileSync(join(p.app, '.git', 'index.lock'), '');
   const r = await p.wd(['deploy', 'prod']);
   assert.is(r.code, 1, show(r));
-  assert.is(durations(r.stdout).split('\n').slice(-3).join('\n'), `  local => failed: ${p.app}/.git/index.lock exists: another git command is running there, or one crashed. If none is running, remove that file and run again. (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n`);
+  assert.is(
+    durations(r.stdout).split('\n').slice(-3).join('\n'),
+    `  local => failed: ${p.app}/.git/index.lock exists: another git command is running there, or one crashed. If none is running, remove that file and run again. (T)\nTotal: 1 deployment, 0 successes, 1 failure.\n`,
+  );
   assert.is(headOf(p.app), before);
   assert.equal(history(p.state).at(-1)!.slice(7, 8), ['failed fetch']);
 });

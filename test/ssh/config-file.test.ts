@@ -16,7 +16,9 @@ function io(files: Record<string, string | { text: string; uid: number; mode: nu
   return {
     readFile: (p) => entry(p)?.text,
     listDir: (dir) => {
-      const names = Object.keys(files).filter((p) => p.startsWith(dir + '/')).map((p) => p.slice(dir.length + 1).split('/')[0]!);
+      const names = Object.keys(files)
+        .filter((p) => p.startsWith(dir + '/'))
+        .map((p) => p.slice(dir.length + 1).split('/')[0]!);
       return names.length ? [...new Set(names)].reverse() : undefined;
     },
     owner: (p) => entry(p),
@@ -27,7 +29,11 @@ function io(files: Record<string, string | { text: string; uid: number; mode: nu
 const q = (host: string, extra: Partial<ConfigQuery> = {}): ConfigQuery => ({ host, label: host, home: '/h', localUser: 'me', ...extra });
 
 /** The first value of each keyword, as "keyword=args joined by |". */
-function read(files: Record<string, string | { text: string; uid: number; mode: number }>, host: string, extra: Partial<ConfigQuery> = {}): Record<string, string> {
+function read(
+  files: Record<string, string | { text: string; uid: number; mode: number }>,
+  host: string,
+  extra: Partial<ConfigQuery> = {},
+): Record<string, string> {
   const r = readSshConfig('/h/.ssh/config', q(host, extra), io(files));
   const out: Record<string, string> = {};
   for (const [k, v] of r.values) out[k] = v.args.join('|');
@@ -66,7 +72,8 @@ test('patterns: * any run, ? exactly one character, lists with negation', () => 
 });
 
 test('lines: Keyword value, Keyword=value, Keyword = value, case, CR, comments; first value wins', () => {
-  const cfg = '# top comment\r\nHost web\r\n  hostname=10.0.0.1\r\n  PORT = 2200\r\n\tUser  "dep loy"  # who\r\n  Port 2201\r\nHost *\r\n  User other\r\n  Compression yes\r\n';
+  const cfg =
+    '# top comment\r\nHost web\r\n  hostname=10.0.0.1\r\n  PORT = 2200\r\n\tUser  "dep loy"  # who\r\n  Port 2201\r\nHost *\r\n  User other\r\n  Compression yes\r\n';
   assert.equal(read({ '/h/.ssh/config': cfg }, 'web'), { hostname: '10.0.0.1', port: '2200', user: 'dep loy', compression: 'yes' });
   assert.equal(read({ '/h/.ssh/config': cfg }, 'db'), { user: 'other', compression: 'yes' });
 });
@@ -111,15 +118,30 @@ test('Include: nested includes work; a loop is an error naming the file', () => 
 
 test('Match: host (after HostName), originalhost, user (the command line first), localuser, all, negation', () => {
   const cfg = [
-    'Host alias', '  HostName real.example.com',
-    'Match host real.example.com', '  Port 1',
-    'Match originalhost alias user deploy', '  Compression yes',
-    'Match !localuser me', '  ForwardAgent yes',
-    'Match all', '  ServerAliveInterval 9',
+    'Host alias',
+    '  HostName real.example.com',
+    'Match host real.example.com',
+    '  Port 1',
+    'Match originalhost alias user deploy',
+    '  Compression yes',
+    'Match !localuser me',
+    '  ForwardAgent yes',
+    'Match all',
+    '  ServerAliveInterval 9',
   ].join('\n');
   assert.equal(read({ '/h/.ssh/config': cfg }, 'alias'), { hostname: 'real.example.com', port: '1', serveraliveinterval: '9' });
-  assert.equal(read({ '/h/.ssh/config': cfg }, 'alias', { user: 'deploy' }), { hostname: 'real.example.com', port: '1', compression: 'yes', serveraliveinterval: '9' });
-  assert.equal(read({ '/h/.ssh/config': cfg }, 'alias', { localUser: 'you' }), { hostname: 'real.example.com', port: '1', forwardagent: 'yes', serveraliveinterval: '9' });
+  assert.equal(read({ '/h/.ssh/config': cfg }, 'alias', { user: 'deploy' }), {
+    hostname: 'real.example.com',
+    port: '1',
+    compression: 'yes',
+    serveraliveinterval: '9',
+  });
+  assert.equal(read({ '/h/.ssh/config': cfg }, 'alias', { localUser: 'you' }), {
+    hostname: 'real.example.com',
+    port: '1',
+    forwardagent: 'yes',
+    serveraliveinterval: '9',
+  });
   assert.equal(read({ '/h/.ssh/config': cfg }, 'REAL.example.com'), { port: '1', serveraliveinterval: '9' });
 });
 

@@ -47,7 +47,10 @@ test('ProxyJump and ProxyCommand: -J wins, then whichever the file sets first; n
   assert.equal([resolve('web', jumpFirst).jump.map((j) => j.host), resolve('web', jumpFirst).proxyCommand], [['gw'], undefined]);
   assert.equal([resolve('web', commandFirst).jump, resolve('web', commandFirst).proxyCommand?.command], [[], 'nc web 22']);
   // j1, the first hop, is itself reached through gw (Host * !gw), as `ssh -W web j1` would be.
-  assert.equal([resolve('web', commandFirst, ['-J', 'j1']).jump.map((j) => j.host), resolve('web', commandFirst, ['-J', 'j1']).proxyCommand], [['gw', 'j1'], undefined]);
+  assert.equal(
+    [resolve('web', commandFirst, ['-J', 'j1']).jump.map((j) => j.host), resolve('web', commandFirst, ['-J', 'j1']).proxyCommand],
+    [['gw', 'j1'], undefined],
+  );
   const none = resolve('web', commandFirst, ['-J', 'none']);
   assert.equal([none.jump, none.proxyCommand], [[], undefined]);
   const noneFirst = resolve('web', 'Host web\n  ProxyCommand none\nHost * !gw\n  ProxyJump gw\n');
@@ -57,21 +60,42 @@ test('ProxyJump and ProxyCommand: -J wins, then whichever the file sets first; n
 test('ProxyJump a,b: only the first hop keeps its own ProxyJump/ProxyCommand, as ssh -J does', () => {
   const cfg = 'Host a\n  ProxyCommand nc %h %p\nHost b\n  ProxyJump z\nHost c\n  ProxyCommand false\nHost w\n  ProxyJump y\n';
   const hops = resolve('web', cfg, ['-J', 'a,b,c']).jump;
-  assert.equal(hops.map((h) => [h.host, h.proxyCommand?.command]), [['a', 'nc a 22'], ['b', undefined], ['c', undefined]]);
-  assert.equal(resolve('web', cfg, ['-J', 'w,a']).jump.map((h) => [h.host, h.proxyCommand?.command]), [['y', undefined], ['w', undefined], ['a', undefined]]);
+  assert.equal(
+    hops.map((h) => [h.host, h.proxyCommand?.command]),
+    [
+      ['a', 'nc a 22'],
+      ['b', undefined],
+      ['c', undefined],
+    ],
+  );
+  assert.equal(
+    resolve('web', cfg, ['-J', 'w,a']).jump.map((h) => [h.host, h.proxyCommand?.command]),
+    [
+      ['y', undefined],
+      ['w', undefined],
+      ['a', undefined],
+    ],
+  );
 });
 
 test('Include under ~/.ssh decides host, port and user', () => {
   const s = resolve('web', 'Include hosts/*\n', [], { '/h/.ssh/hosts/web': 'Host web\n  HostName 10.1.1.1\n  Port 2222\n  User deploy\n' });
   // listDir is stubbed to nothing in env(): a glob matches no file, exactly like a missing one.
   assert.equal([s.host, s.port, s.user], ['web', 22, 'me']);
-  const e = env('Include hosts/*\n', { '/h/.ssh/hosts/web': 'Host web\n  HostName 10.1.1.1\n  Port 2222\n  User deploy\n' }, { listDir: (d) => (d === '/h/.ssh/hosts' ? ['web'] : undefined) });
+  const e = env(
+    'Include hosts/*\n',
+    { '/h/.ssh/hosts/web': 'Host web\n  HostName 10.1.1.1\n  Port 2222\n  User deploy\n' },
+    { listDir: (d) => (d === '/h/.ssh/hosts' ? ['web'] : undefined) },
+  );
   const t = resolveSsh('web', parseSshOptions([], 'host web'), e);
   assert.equal([t.host, t.port, t.user], ['10.1.1.1', 2222, 'deploy']);
 });
 
 test('directives that decide where, as whom or which key is trusted, and that wd cannot honour: errors naming file and line', () => {
-  assert.match(resolveError('web', 'Host *\n  CanonicalizeHostname yes\n  CanonicalDomains example.com\n'), 'host web: /h/.ssh/config line 2: CanonicalizeHostname yes is not supported');
+  assert.match(
+    resolveError('web', 'Host *\n  CanonicalizeHostname yes\n  CanonicalDomains example.com\n'),
+    'host web: /h/.ssh/config line 2: CanonicalizeHostname yes is not supported',
+  );
   assert.match(resolveError('web', 'Host *\n  KnownHostsCommand /usr/bin/fetch-keys %H\n'), '/h/.ssh/config line 2: KnownHostsCommand is not supported');
   assert.match(resolveError('web', 'Host *\n  ProxyCommand nc %h %p\n  ProxyUseFdpass yes\n'), '/h/.ssh/config line 3: ProxyUseFdpass yes is not supported');
   // Their harmless values, or ProxyUseFdpass without a ProxyCommand, are fine.
@@ -90,7 +114,10 @@ test('HostKeyAlias and the connect timeout override', () => {
   assert.equal([o.connectTimeoutMs, o.jump[0]!.connectTimeoutMs], [2500, 2500]);
   assert.is(o.connectTimeoutHint, '--connect-timeout N or connect_timeout in deploy.yml');
   for (const bad of [0, -1, Number.NaN, Infinity]) {
-    assert.throws(() => resolveSsh('web', parseSshOptions([], 'x'), { ...e, connectTimeoutSec: bad }), /host web: the connect timeout '.*' must be a positive number of seconds/);
+    assert.throws(
+      () => resolveSsh('web', parseSshOptions([], 'x'), { ...e, connectTimeoutSec: bad }),
+      /host web: the connect timeout '.*' must be a positive number of seconds/,
+    );
   }
 });
 
