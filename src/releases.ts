@@ -13,7 +13,7 @@
 // watchdog, history, log) is the in-place strategy's, from script.ts.
 import type { HostPlan } from './plan.js';
 import { quote, quotePath } from './quote.js';
-import { HOOKS, JOB, SYNC } from './script.js';
+import { HOOKS, JOB, STATUS_STATE, SYNC } from './script.js';
 
 /** The releases-only values, as quoted assignments (after script.ts's vars()). */
 export function releaseVars(plan: HostPlan): string[] {
@@ -30,7 +30,7 @@ export function releaseVars(plan: HostPlan): string[] {
 
 /** Everything after the helpers: the steps of the action, then the job (or status). */
 export function releaseBody(plan: HostPlan): string[] {
-  if (plan.action === 'status') return [LAYOUT, STATUS, 'wd_status </dev/null'];
+  if (plan.action === 'status') return [LAYOUT, STATUS_STATE, STATUS, 'wd_status </dev/null'];
   const L = [SYNC, LAYOUT, PREPARE(plan), BUILD, plan.config ? OVERLAY : '', currentHooks(), 'wd_body() {'];
   L.push(...(plan.action === 'rollback' ? ROLLBACK_STEPS : buildSteps(plan)));
   L.push("  wd_mark 'done'", '  : >"$WD_RUN/done"', '}', JOB, 'wd_main');
@@ -354,7 +354,7 @@ wd_release_overlay() {
 }`;
 
 const STATUS = `wd_status() {
-  local state live rev lock ts n kept='' p
+  local state live rev ts n kept='' p
   local -a ex=()
   wd_step status
   case $WD_DEPLOY_TO in /*) ;; *) WD_DEPLOY_TO=$PWD/$WD_DEPLOY_TO ;; esac
@@ -382,22 +382,6 @@ const STATUS = `wd_status() {
   fi
   ts=$(cd repo && git ls-remote -- "$WD_REPOSITORY" "refs/heads/$WD_BRANCH" 2>/dev/null) || ts=unreachable
   wd_mark status origin "\${ts%%[[:space:]]*}"
-  if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
-  if [ -f "$state/history" ]; then
-    wd_mark status last "$(tail -n 1 "$state/history")"
-    wd_mark status last_ok "$(awk -F '\\t' 'NF >= 9 && $8 == "ok"' "$state/history" | tail -n 1)"
-    if [ "$WD_HISTORY_LINES" -gt 0 ]; then
-      while IFS= read -r line; do wd_mark history "$line"; done < <(tail -n "$WD_HISTORY_LINES" "$state/history")
-    fi
-  fi
-  lock=
-  if [ -f "$state/lock" ]; then
-    # Held without a holder line: taken by something other than a wd run, or just now.
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
-      lock=$(tr '\\t' ' ' <"$state/lock")
-      lock=\${lock:-held by an unknown process}
-    fi
-  fi
-  wd_mark status lock "$lock"
+  wd_status_state "$state"
   wd_mark 'done'
 }`;

@@ -509,21 +509,9 @@ wd_main() {
 
 // ---------------------------------------------------------------- status
 
-function statusBody(): string[] {
-  return [
-    `wd_status() {
-  local head state lock ts
-  wd_step status
-  if [ ! -e "$WD_DEPLOY_TO/.git" ]; then wd_mark status missing "$WD_DEPLOY_TO"; wd_mark 'done'; return 0; fi
-  cd -- "$WD_DEPLOY_TO"
-  state=$(git rev-parse --absolute-git-dir)/wd
-  head=$(git rev-parse --verify -q HEAD || true)
-  wd_mark status revision "$head"
-  if [ -n "$head" ]; then wd_mark status subject "$(git log -1 --format=%s "$head" -- | tr -d '\\r')"; fi
-  wd_mark status branch "$(git symbolic-ref -q --short HEAD || echo '(detached)')"
-  wd_mark status dirty "$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')"
-  ts=$(git ls-remote -- "$WD_REPOSITORY" "refs/heads/$WD_BRANCH" 2>/dev/null) || ts=unreachable
-  wd_mark status origin "\${ts%%[[:space:]]*}"
+/** What the state directory says, for both strategies: deployed revision, history, lock. */
+export const STATUS_STATE = `wd_status_state() {
+  local state=$1 lock line
   if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
   if [ -f "$state/history" ]; then
     wd_mark status last "$(tail -n 1 "$state/history")"
@@ -535,9 +523,31 @@ function statusBody(): string[] {
   lock=
   if [ -f "$state/lock" ]; then
     # Held without a holder line: taken by something other than a wd run, or just now.
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then lock=$(tr '\\t' ' ' <"$state/lock"); lock=\${lock:-held by an unknown process}; fi
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
+      lock=$(tr '\\t' ' ' <"$state/lock")
+      lock=\${lock:-held by an unknown process}
+    fi
   fi
   wd_mark status lock "$lock"
+}`;
+
+function statusBody(): string[] {
+  return [
+    STATUS_STATE,
+    `wd_status() {
+  local head state ts
+  wd_step status
+  if [ ! -e "$WD_DEPLOY_TO/.git" ]; then wd_mark status missing "$WD_DEPLOY_TO"; wd_mark 'done'; return 0; fi
+  cd -- "$WD_DEPLOY_TO"
+  state=$(git rev-parse --absolute-git-dir)/wd
+  head=$(git rev-parse --verify -q HEAD || true)
+  wd_mark status revision "$head"
+  if [ -n "$head" ]; then wd_mark status subject "$(git log -1 --format=%s "$head" -- | tr -d '\\r')"; fi
+  wd_mark status branch "$(git symbolic-ref -q --short HEAD || echo '(detached)')"
+  wd_mark status dirty "$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')"
+  ts=$(git ls-remote -- "$WD_REPOSITORY" "refs/heads/$WD_BRANCH" 2>/dev/null) || ts=unreachable
+  wd_mark status origin "\${ts%%[[:space:]]*}"
+  wd_status_state "$state"
   wd_mark 'done'
 }`,
     'wd_status </dev/null',

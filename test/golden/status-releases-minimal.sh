@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:4cf741434f32b025::
+WD_MARK=::wd:8fd34a09379fd234::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -49,8 +49,28 @@ wd_release_rev() {
   if [ -e "$d/.git" ] && git -C "$d" rev-parse --verify -q HEAD 2>/dev/null; then return 0; fi
   git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null || true
 }
+wd_status_state() {
+  local state=$1 lock line
+  if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
+  if [ -f "$state/history" ]; then
+    wd_mark status last "$(tail -n 1 "$state/history")"
+    wd_mark status last_ok "$(awk -F '\t' 'NF >= 9 && $8 == "ok"' "$state/history" | tail -n 1)"
+    if [ "$WD_HISTORY_LINES" -gt 0 ]; then
+      while IFS= read -r line; do wd_mark history "$line"; done < <(tail -n "$WD_HISTORY_LINES" "$state/history")
+    fi
+  fi
+  lock=
+  if [ -f "$state/lock" ]; then
+    # Held without a holder line: taken by something other than a wd run, or just now.
+    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
+      lock=$(tr '\t' ' ' <"$state/lock")
+      lock=${lock:-held by an unknown process}
+    fi
+  fi
+  wd_mark status lock "$lock"
+}
 wd_status() {
-  local state live rev lock ts n kept='' p
+  local state live rev ts n kept='' p
   local -a ex=()
   wd_step status
   case $WD_DEPLOY_TO in /*) ;; *) WD_DEPLOY_TO=$PWD/$WD_DEPLOY_TO ;; esac
@@ -78,23 +98,7 @@ wd_status() {
   fi
   ts=$(cd repo && git ls-remote -- "$WD_REPOSITORY" "refs/heads/$WD_BRANCH" 2>/dev/null) || ts=unreachable
   wd_mark status origin "${ts%%[[:space:]]*}"
-  if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
-  if [ -f "$state/history" ]; then
-    wd_mark status last "$(tail -n 1 "$state/history")"
-    wd_mark status last_ok "$(awk -F '\t' 'NF >= 9 && $8 == "ok"' "$state/history" | tail -n 1)"
-    if [ "$WD_HISTORY_LINES" -gt 0 ]; then
-      while IFS= read -r line; do wd_mark history "$line"; done < <(tail -n "$WD_HISTORY_LINES" "$state/history")
-    fi
-  fi
-  lock=
-  if [ -f "$state/lock" ]; then
-    # Held without a holder line: taken by something other than a wd run, or just now.
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
-      lock=$(tr '\t' ' ' <"$state/lock")
-      lock=${lock:-held by an unknown process}
-    fi
-  fi
-  wd_mark status lock "$lock"
+  wd_status_state "$state"
   wd_mark 'done'
 }
 wd_status </dev/null
