@@ -50,9 +50,10 @@ function buildSteps(plan: HostPlan): string[] {
   const L = [
     '  local live',
     '  cd -- "$WD_DEPLOY_TO"',
-    '  live=$(wd_live)',
+    '  wd_live',
+    '  live=$WD_LIVE',
     "  WD_PREVIOUS_REVISION=''",
-    '  if [ -n "$live" ]; then WD_PREVIOUS_REVISION=$(wd_release_rev "$live"); fi',
+    '  if [ -n "$live" ]; then wd_release_rev "$live"; WD_PREVIOUS_REVISION=$WD_REV; fi',
     '  wd_mark previous "$WD_PREVIOUS_REVISION"',
   ];
   if (plan.config && !setup) {
@@ -102,25 +103,28 @@ const ROLLBACK_STEPS = [
   '  local live pop=',
   '  wd_step rollback',
   '  cd -- "$WD_DEPLOY_TO"',
-  '  live=$(wd_live)',
+  '  wd_live',
+  '  live=$WD_LIVE',
   `  [ -n "$live" ] || wd_fail "no live release: $WD_DEPLOY_TO/current does not point to a release; nothing to roll back from"`,
-  '  WD_PREVIOUS_REVISION=$(wd_release_rev "$live")',
+  '  wd_release_rev "$live"',
+  '  WD_PREVIOUS_REVISION=$WD_REV',
   '  wd_mark previous "$WD_PREVIOUS_REVISION"',
   '  if [ -n "$WD_ROLLBACK_TO" ]; then',
   '    wd_find_release "$WD_ROLLBACK_TO"',
   '  else',
-  '    WD_TARGET=$(wd_stack_below "$live")',
+  '    wd_stack_below "$live"',
   '    if [ -n "$WD_TARGET" ] && [ -d "$WD_DEPLOY_TO/releases/$WD_TARGET" ]; then',
   '      pop=1',
   '    else',
-  '      WD_TARGET=$(wd_older "$live")',
+  '      wd_older "$live"',
   `      if [ -n "$WD_TARGET" ]; then echo "wd: $WD_STATE/stack does not say which release was live before $live; going back to the newest older one, $WD_TARGET" >&2; fi`,
   '    fi',
   `    [ -n "$WD_TARGET" ] || wd_fail "nothing to roll back to: no release was live before $live, and no older release is kept in $WD_DEPLOY_TO/releases"`,
   '  fi',
   `  [ "$WD_TARGET" != "$live" ] || wd_fail "release $WD_TARGET is already live; nothing to roll back"`,
   '  export WD_RELEASE=$WD_DEPLOY_TO/releases/$WD_TARGET',
-  '  WD_REVISION=$(wd_release_rev "$WD_TARGET")',
+  '  wd_release_rev "$WD_TARGET"',
+  '  WD_REVISION=$WD_REV',
   '  wd_step changes',
   '  wd_release_changes',
   '  wd_step switch',
@@ -136,27 +140,49 @@ const ROLLBACK_STEPS = [
 const LAYOUT = `# strategy: releases. deploy_to holds repo/ (a bare cache), releases/NAME/ (a
 # git worktree each, NAME = <UTC time>-<short sha>), shared/, current (a
 # symlink to releases/NAME) and .wd/ (history, lock, logs, the stack).
-# The live release's name, or nothing.
+# These helpers answer in variables, not on stdout: no subshell, and most of
+# them no process at all.
+# WD_LIVE: the live release's name (the release current leads to), or nothing.
 wd_live() {
-  local t
-  t=$(readlink -- "$WD_DEPLOY_TO/current" 2>/dev/null) || return 0
-  t=\${t%/}
-  t=\${t##*/}
-  if [ -n "$t" ] && [ -d "$WD_DEPLOY_TO/releases/$t" ]; then printf '%s' "$t"; fi
+  local c=$WD_DEPLOY_TO/current d top=
+  WD_LIVE=
+  [ -L "$c" ] || return 0
+  # Nearly always the release on top of the stack; else any of them.
+  if [ -f "$WD_DEPLOY_TO/.wd/stack" ]; then
+    wd_stack_read
+    if [ \${#WD_STACK[@]} -gt 0 ]; then top=\${WD_STACK[-1]}; fi
+  fi
+  if [ -n "$top" ] && [ -d "$WD_DEPLOY_TO/releases/$top" ] && [ "$c" -ef "$WD_DEPLOY_TO/releases/$top" ]; then WD_LIVE=$top; return 0; fi
+  for d in "$WD_DEPLOY_TO"/releases/*; do
+    if [ -d "$d" ] && [ "$c" -ef "$d" ]; then WD_LIVE=\${d##*/}; return 0; fi
+  done
 }
-# The releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
+# WD_STACK: the stack of releases that went live, the live one last.
+wd_stack_read() {
+  WD_STACK=()
+  if [ -f "$WD_DEPLOY_TO/.wd/stack" ]; then mapfile -t WD_STACK <"$WD_DEPLOY_TO/.wd/stack"; fi
+}
+# WD_RELEASES: the releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
 wd_releases() {
-  local d n
+  local d n LC_COLLATE=C
+  WD_RELEASES=()
   for d in "$WD_DEPLOY_TO"/releases/*; do
     n=\${d##*/}
-    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then printf '%s\\n' "$n"; fi
-  done | LC_ALL=C sort
+    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then WD_RELEASES+=("$n"); fi
+  done
 }
-# A release's revision: its worktree's HEAD, else the sha in its name, as the cache knows it.
+# WD_REV: a release's revision: its worktree's HEAD (read from the file git
+# keeps it in, when it is a plain detached HEAD), else the sha in its name, as
+# the cache knows it.
 wd_release_rev() {
-  local d=$WD_DEPLOY_TO/releases/$1
-  if [ -e "$d/.git" ] && git -C "$d" rev-parse --verify -q HEAD 2>/dev/null; then return 0; fi
-  git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "\${1##*-}^{commit}" 2>/dev/null || true
+  local d=$WD_DEPLOY_TO/releases/$1 g='' r=''
+  WD_REV=
+  if [ -f "$d/.git" ]; then read -r g <"$d/.git" || true; fi
+  case $g in "gitdir: /"*) g=\${g#gitdir: } ;; "gitdir: "?*) g=$d/\${g#gitdir: } ;; *) g= ;; esac
+  if [ -n "$g" ] && [ -f "$g/HEAD" ]; then read -r r <"$g/HEAD" || true; fi
+  if [[ $r =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]]; then WD_REV=$r; return 0; fi
+  if [ -e "$d/.git" ] && WD_REV=$(git -C "$d" rev-parse --verify -q HEAD 2>/dev/null); then return 0; fi
+  WD_REV=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "\${1##*-}^{commit}" 2>/dev/null) || WD_REV=
 }`;
 
 function PREPARE(plan: HostPlan): string {
@@ -182,12 +208,14 @@ ${plan.config ? '  case $WD_CONFIG_TO in /*) ;; *) WD_CONFIG_TO=$PWD/$WD_CONFIG_
   elif [ ! -d "$d/releases" ] || [ ! -e "$d/repo" ]; then
     wd_fail "no releases layout at $d (strategy: releases); run 'wd setup $WD_ENVIRONMENT' first"
   fi
-  bare=$(git -C "$d/repo" rev-parse --is-bare-repository 2>&1 || true)
-  if [ "$bare" != true ]; then wd_fail "$d/repo is not a bare git repository ($bare); wd keeps its cache of the repository there. Move it away and run 'wd setup $WD_ENVIRONMENT'"; fi
+  # What a bare repository has and a checkout has not; anything else, git says what it is.
+  if [ ! -f "$d/repo/HEAD" ] || [ ! -d "$d/repo/objects" ] || [ ! -d "$d/repo/refs" ] || [ -e "$d/repo/.git" ]; then
+    bare=$(git -C "$d/repo" rev-parse --is-bare-repository 2>&1) || true
+    if [ "$bare" != true ]; then wd_fail "$d/repo is not a bare git repository ($bare); wd keeps its cache of the repository there. Move it away and run 'wd setup $WD_ENVIRONMENT'"; fi
+  fi
   if [ -e "$d/current" ] && [ ! -L "$d/current" ]; then wd_fail "$d/current is not a symlink; wd switches releases by replacing that link. Move it away"; fi
   WD_STATE=$d/.wd
-  (umask 077 && mkdir -p -- "$WD_STATE")
-  WD_RUN=$(umask 077 && mktemp -d "$WD_STATE/run.XXXXXX")
+  wd_run_dir
 }`;
 }
 
@@ -212,8 +240,10 @@ wd_taken() {
 # The new release: a worktree of the cache, detached at the fetched revision.
 # Names sort by time: a second release within one second waits for the next.
 wd_new_release() {
-  local rev t
-  rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify "refs/remotes/origin/$WD_BRANCH^{commit}")
+  local rev='' t ref=$WD_DEPLOY_TO/repo/refs/remotes/origin/$WD_BRANCH
+  # The ref git fetch just wrote (git, when it is packed).
+  if [ -f "$ref" ]; then read -r rev <"$ref" || true; fi
+  if [[ ! $rev =~ ^[0-9a-f]{40,64}$ ]]; then rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify "refs/remotes/origin/$WD_BRANCH^{commit}"); fi
   while :; do
     TZ=UTC0 printf -v t '%(%Y%m%dT%H%M%SZ)T' -1
     wd_taken "$t" || break
@@ -234,12 +264,12 @@ wd_release_changes() {
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   : >"$WD_RSYNC_CHANGED_FILES"
   # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
-  if [ -z "$WD_REVISION" ]; then
+  if [ -z "$WD_REVISION" ] || [ "$WD_PREVIOUS_REVISION" = "$WD_REVISION" ]; then
     : >"$WD_RUN/changed"
   elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git -C "$repo" diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
     git -C "$repo" ls-tree -z -r --name-only "$WD_REVISION" >"$WD_RUN/changed"
   fi
-  tr '\\0' '\\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
+  wd_nul_lines "$WD_RUN/changed" "$WD_CHANGED_FILES"
 }
 # shared_paths: each becomes a link to shared/<path>. The first time, what the
 # release has there moves to shared/ (a repository can ship a starting point);
@@ -275,7 +305,7 @@ wd_before_switch() {
 # current is never missing: a new link is renamed over it (rename is atomic).
 wd_switch() {
   local tmp=$WD_DEPLOY_TO/.current.wd-new
-  rm -f -- "$tmp"
+  if [ -e "$tmp" ] || [ -L "$tmp" ]; then rm -f -- "$tmp"; fi
   ln -s -- "releases/$1" "$tmp"
   mv -T -- "$tmp" "$WD_DEPLOY_TO/current"
   echo "current -> releases/$1"
@@ -283,56 +313,75 @@ wd_switch() {
 # The stack of releases that went live, the live one last: a deploy and
 # rollback --to push, a rollback pops (walking back one step at a time).
 wd_stack_push() { printf '%s\\n' "$1" >>"$WD_STATE/stack"; }
-wd_stack_pop() {
-  awk 'NR > 1 { print p } { p = $0 }' "$WD_STATE/stack" >"$WD_STATE/stack.tmp"
+# Rewritten beside and renamed: a stack is never half written.
+wd_stack_write() {
+  if [ $# -gt 0 ]; then printf '%s\\n' "$@" >"$WD_STATE/stack.tmp"; else : >"$WD_STATE/stack.tmp"; fi
   mv -f -- "$WD_STATE/stack.tmp" "$WD_STATE/stack"
 }
-# The release below the live one on the stack, when the live one is on top.
-wd_stack_below() {
-  [ -f "$WD_STATE/stack" ] || return 0
-  WD_TOP=$1 awk '{ p = q; q = $0 } END { if (NR >= 2 && q == ENVIRON["WD_TOP"]) print p }' "$WD_STATE/stack"
+wd_stack_pop() {
+  wd_stack_read
+  wd_stack_write "\${WD_STACK[@]:0:\${#WD_STACK[@]}-1}"
 }
-# Without a stack that knows: the newest release older than NAME.
+# WD_TARGET: the release below the live one on the stack, when the live one is on top.
+wd_stack_below() {
+  local n
+  WD_TARGET=
+  wd_stack_read
+  n=\${#WD_STACK[@]}
+  if [ "$n" -ge 2 ] && [ "\${WD_STACK[n-1]}" = "$1" ]; then WD_TARGET=\${WD_STACK[n-2]}; fi
+}
+# Without a stack that knows, WD_TARGET: the newest release older than NAME.
 wd_older() {
   local n prev=
-  while IFS= read -r n; do
-    if [ "$n" = "$1" ]; then printf '%s' "$prev"; return 0; fi
+  WD_TARGET=
+  wd_releases
+  for n in "\${WD_RELEASES[@]}"; do
+    if [ "$n" = "$1" ]; then WD_TARGET=$prev; return 0; fi
     prev=$n
-  done < <(wd_releases)
+  done
 }
 # rollback --to: a release by its directory name, or by revision (the newest with it).
 wd_find_release() {
-  local want=$1 rev n
+  local want=$1 rev n list=
   WD_TARGET=
   case $want in -* | '') wd_fail "'$want' is not a release name or a revision" ;; esac
   if [[ $want != */* && $want != . && $want != .. ]] && [ -d "$WD_DEPLOY_TO/releases/$want" ]; then WD_TARGET=$want; return 0; fi
+  wd_releases
+  for n in "\${WD_RELEASES[@]}"; do list+="$n "; done
   if rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "$want^{commit}" 2>/dev/null); then
-    while IFS= read -r n; do
-      if [ "$(wd_release_rev "$n")" = "$rev" ]; then WD_TARGET=$n; fi
-    done < <(wd_releases)
+    for n in "\${WD_RELEASES[@]}"; do
+      wd_release_rev "$n"
+      if [ "$WD_REV" = "$rev" ]; then WD_TARGET=$n; fi
+    done
   fi
-  [ -n "$WD_TARGET" ] || wd_fail "$want names no kept release: no directory $WD_DEPLOY_TO/releases/$want, and no release of that revision. Kept: $(wd_releases | tr '\\n' ' ')(see: wd status $WD_ENVIRONMENT)"
+  [ -n "$WD_TARGET" ] || wd_fail "$want names no kept release: no directory $WD_DEPLOY_TO/releases/$want, and no release of that revision. Kept: $list(see: wd status $WD_ENVIRONMENT)"
 }
 # The oldest releases beyond WD_KEEP go, never LIVE or PREVIOUS. A release that
 # cannot be removed (files of another user, say) is left, and said.
+# Nothing removed, nothing to tidy: git's worktree list and the stack are only
+# rewritten after a release went (or when the stack outgrows 100 lines).
 wd_prune() {
-  local n i=0 total
-  local -a all
-  mapfile -t all < <(wd_releases)
-  total=\${#all[@]}
-  for n in "\${all[@]}"; do
+  local n i=0 total removed=''
+  local -a kept=()
+  wd_releases
+  total=\${#WD_RELEASES[@]}
+  for n in "\${WD_RELEASES[@]}"; do
     if [ $((total - i)) -le "$WD_KEEP" ]; then break; fi
     i=$((i + 1))
     if [ "$n" = "$1" ] || [ "$n" = "$2" ]; then continue; fi
     echo "Removing old release releases/$n"
+    removed=1
     rm -rf -- "\${WD_DEPLOY_TO:?}/releases/$n" || echo "wd: could not remove all of $WD_DEPLOY_TO/releases/$n; left there" >&2
   done
-  git -C "$WD_DEPLOY_TO/repo" worktree prune || true
+  if [ -n "$removed" ]; then git -C "$WD_DEPLOY_TO/repo" worktree prune || true; fi
   if [ -f "$WD_STATE/stack" ]; then
-    while IFS= read -r n; do
-      if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then printf '%s\\n' "$n"; fi
-    done <"$WD_STATE/stack" | tail -n 100 >"$WD_STATE/stack.tmp"
-    mv -f -- "$WD_STATE/stack.tmp" "$WD_STATE/stack"
+    wd_stack_read
+    if [ -n "$removed" ] || [ \${#WD_STACK[@]} -gt 100 ]; then
+      for n in "\${WD_STACK[@]}"; do
+        if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then kept+=("$n"); fi
+      done
+      wd_stack_write "\${kept[@]: -100}"
+    fi
   fi
 }`;
 
@@ -365,12 +414,14 @@ const STATUS = `wd_status() {
   fi
   cd -- "$WD_DEPLOY_TO"
   state=$WD_DEPLOY_TO/.wd
-  live=$(wd_live)
+  wd_live
+  live=$WD_LIVE
   rev=
-  if [ -n "$live" ]; then rev=$(wd_release_rev "$live"); fi
+  if [ -n "$live" ]; then wd_release_rev "$live"; rev=$WD_REV; fi
   wd_mark status strategy releases
   wd_mark status release "$live"
-  while IFS= read -r n; do kept+="$n/"; done < <(wd_releases)
+  wd_releases
+  for n in "\${WD_RELEASES[@]}"; do kept+="$n/"; done
   wd_mark status releases "\${kept%/}"
   wd_mark status revision "$rev"
   if [ -n "$rev" ]; then wd_mark status subject "$(git -C repo log -1 --format=%s "$rev" -- | tr -d '\\r')"; fi

@@ -2,7 +2,8 @@
 // them; review the diff). --dry-run prints exactly these texts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFromSource } from '../src/config.js';
@@ -108,9 +109,36 @@ test('releases: setup, rollback and status, minimal config', () => {
 test('per-host values differ only in WD_HOST and WD_ROLES', () => {
   const a = script(FULL, 'deploy', {}, 0).split('\n');
   const b = script(FULL, 'deploy', {}, 1).split('\n');
-  // The marker token is derived from the whole text, so it differs too.
-  const diff = a.filter((l, i) => l !== b[i] && !l.startsWith('WD_MARK='));
+  // The marker token is derived from the whole text, so it differs too, and the loader's byte count.
+  const diff = a.filter((l, i) => l !== b[i] && !l.startsWith('WD_MARK=') && i > 0);
   assert.equal(diff, ['export WD_HOST=deploy@web1.example.com:2222', 'export WD_ROLES=web:db']);
+});
+
+// bash -s reads a script on a pipe byte by byte; the first line reads the rest with one head -c.
+test('the loader line reads exactly the rest of the script, in bytes: what follows on stdin is not run', () => {
+  const yaml = 'prod:\n  domain: deploy@h\n  deploy_to: /nonexistent/wd-tést/äpp ü\n  repository: git@github.com:example/app.git\n';
+  const text = script(yaml, 'status');
+  const [first, ...rest] = text.split('\n');
+  assert.is(first, `[ -n "\${BASH_SOURCE[0]-}" ] || { eval "$(head -c ${Buffer.byteLength(rest.join('\n'))})"; exit; }`);
+  const r = spawnSync('bash', ['-s'], { input: text + 'echo THIS-IS-THE-CONTROL-CHANNEL\n', encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, / status missing \/nonexistent\/wd-tést\/äpp ü\n/);
+  assert.match(r.stdout, / done\n/);
+  assert.not.match(r.stdout + r.stderr, 'THIS-IS-THE-CONTROL-CHANNEL');
+});
+
+test('the same script text runs from a file (bash FILE, as pull mode runs it): the loader line steps aside', () => {
+  const yaml = 'prod:\n  domain: deploy@h\n  deploy_to: /nonexistent/wd-tést/äpp ü\n  repository: git@github.com:example/app.git\n';
+  const dir = mkdtempSync(join(tmpdir(), 'wd-loader-'));
+  try {
+    writeFileSync(join(dir, 'status.sh'), script(yaml, 'status'));
+    const r = spawnSync('bash', [join(dir, 'status.sh')], { input: 'echo THIS-IS-STDIN\n', encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, / status missing \/nonexistent\/wd-tést\/äpp ü\n/);
+    assert.not.match(r.stdout + r.stderr, 'THIS-IS-STDIN');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('local deploy_to and repository are resolved against the working directory', () => {

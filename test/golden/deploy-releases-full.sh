@@ -1,9 +1,10 @@
-# wd 0.1.0: deploy script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 31369)"; exit; }
+# wd 0.1.0: deploy script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:8555308a89c119dd::
+WD_MARK=::wd:649c30f7571c9b63::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -56,12 +57,17 @@ wd_changed() {
   return 1
 }
 export -f wd_role wd_changed
-# The revision a checkout counts as deployed: the last run that completed, not
-# HEAD (a failed run has already moved HEAD).
+# The revision a checkout counts as deployed (WD_PREVIOUS_REVISION): the last
+# run that completed, not HEAD (a failed run has already moved HEAD). One git
+# process answers for both; WD_HEAD (HEAD, empty when unborn) saves wd_sync its own.
 wd_deployed() {
-  local rev=
+  local rev='' out
   if [ -f "$WD_STATE/deployed" ]; then read -r rev <"$WD_STATE/deployed" || true; fi
-  if [ -n "$rev" ] && git cat-file -e "$rev^{commit}" 2>/dev/null; then printf '%s' "$rev"; else git rev-parse --verify -q HEAD || true; fi
+  out=$(git cat-file --batch-check='%(objectname)' <<<"HEAD"$'\n'"${rev:-HEAD}^{commit}" 2>/dev/null) || out=
+  WD_HEAD=${out%%$'\n'*} rev=${out#*$'\n'}
+  if [[ ! $WD_HEAD =~ ^[0-9a-f]{40,64}$ ]]; then WD_HEAD=; fi
+  if [[ ! $rev =~ ^[0-9a-f]{40,64}$ ]]; then rev=$WD_HEAD; fi
+  WD_PREVIOUS_REVISION=$rev
 }
 WD_Q=-q
 if [ -n "$WD_DEBUG" ]; then WD_Q=; fi
@@ -78,9 +84,13 @@ wd_init_checkout() {
 }
 # Uncommitted edits to tracked files are discarded, as whiskey_disk did, but said.
 wd_guard_edits() {
-  local edits
-  edits=$(git -c core.quotePath=false diff --name-only HEAD -- 2>/dev/null | head -n 20 || true)
-  if [ -n "$edits" ]; then printf 'wd: discarding local edits to tracked files in %s:\n%s\n' "$PWD" "$edits" >&2; fi
+  local -a edits=()
+  git -c core.quotePath=false diff --name-only HEAD -- >"$WD_RUN/edits" 2>/dev/null || true
+  if [ -s "$WD_RUN/edits" ]; then
+    mapfile -t -n 20 edits <"$WD_RUN/edits"
+    printf 'wd: discarding local edits to tracked files in %s:\n' "$PWD" >&2
+    printf '%s\n' "${edits[@]}" >&2
+  fi
 }
 # Keep what --force overwrites: a ref for commits, a directory for files.
 wd_save_ref() {
@@ -89,19 +99,22 @@ wd_save_ref() {
   git update-ref "$ref" HEAD
   printf 'wd: --force: the previous HEAD is kept as %s (git log %s)\n' "$ref" "$ref" >&2
 }
-# wd_sync DIR URL BRANCH WHAT: DIR's checkout to URL's BRANCH, never destroying
-# what wd did not make (an unrelated repository, commits made here, untracked
-# files the new revision would overwrite) unless --force.
+# wd_sync DIR URL BRANCH WHAT [DEPLOYED]: DIR's checkout to URL's BRANCH, never
+# destroying what wd did not make (an unrelated repository, commits made here,
+# untracked files the new revision would overwrite) unless --force. DEPLOYED:
+# the revision wd_deployed found for DIR (HEAD is then WD_HEAD). Sets
+# WD_SYNC_REVISION to the revision DIR is now at.
 wd_sync() {
-  local dir=$1 url=$2 branch=$3 what=$4 head origin local_commits='' f want head_ref
+  local dir=$1 url=$2 branch=$3 what=$4 deployed=${5-} head origin local_commits='' f want head_ref new=''
   local -a in_way=()
   cd -- "$dir"
   if [ -e .git/index.lock ]; then wd_fail "$dir/.git/index.lock exists: another git command is running there, or one crashed. If none is running, remove that file and run again."; fi
-  head=$(git rev-parse --verify -q HEAD || true)
-  origin=$(git config --get remote.origin.url || true)
-  if [ -n "$head" ]; then
+  if [ -n "${5+x}" ]; then head=$WD_HEAD; else head=$(git rev-parse --verify -q HEAD) || head=; fi
+  origin=$(git config --get remote.origin.url) || origin=
+  # HEAD at what wd deployed last was fetched from origin: nothing was committed here since.
+  if [ -n "$head" ] && [ "$head" != "$deployed" ]; then
     # Before the fetch, origin's refs are what was last fetched, so this is what was committed here.
-    local_commits=$(git log --oneline -n 10 "$head" --not --remotes=origin -- 2>/dev/null || true)
+    local_commits=$(git log --oneline -n 10 "$head" --not --remotes=origin -- 2>/dev/null) || local_commits=
   fi
   if ! git fetch $WD_Q -- "$url" "+refs/heads/$branch:refs/remotes/origin/$branch" 2>"$WD_RUN/fetch.err"; then
     cat "$WD_RUN/fetch.err" >&2
@@ -118,7 +131,10 @@ wd_sync() {
     if [ -z "$WD_FORCE" ]; then wd_fail "$dir has commits that are not on $url: $(printf '%s' "$local_commits" | tr '\n' ';' | sed 's/;$//; s/;/; /g'). Push them, or run again with --force to deploy over them (they are kept under refs/wd/saved/)"; fi
     wd_save_ref local-commits
   fi
-  if [ -n "$head" ]; then
+  # The fetched revision, from the ref git fetch just wrote (git, when it is packed).
+  if [ -f ".git/refs/remotes/origin/$branch" ]; then read -r new <".git/refs/remotes/origin/$branch" || true; fi
+  if [[ ! $new =~ ^[0-9a-f]{40,64}$ ]]; then new=$(git rev-parse --verify -q "refs/remotes/origin/$branch^{commit}") || new=; fi
+  if [ -n "$head" ] && [ "$head" != "$new" ]; then
     # Only files the new revision adds can be untracked files in its way.
     while IFS= read -r -d '' f; do
       if [ -e "$f" ] || [ -L "$f" ]; then
@@ -133,13 +149,16 @@ wd_sync() {
       for f in "${in_way[@]}"; do mkdir -p -- "$keep/$(dirname -- "$f")"; mv -- "$f" "$keep/$f"; done
       printf 'wd: --force: %s untracked file(s) in the way moved to %s\n' "${#in_way[@]}" "$keep" >&2
     fi
-    wd_guard_edits
   fi
+  if [ -n "$head" ]; then wd_guard_edits; fi
   if [ -z "$origin" ]; then git remote add origin "$url"; elif [ "$origin" != "$url" ]; then git remote set-url origin "$url"; fi
   head_ref=
   if [ -f .git/HEAD ]; then read -r head_ref <.git/HEAD || true; fi
   if [ "$head_ref" != "ref: refs/heads/$branch" ]; then git checkout $WD_Q -f -B "$branch" "origin/$branch" --; fi
   git reset $WD_Q --hard "origin/$branch" --
+  if [ -z "$new" ]; then new=$(git rev-parse HEAD); fi
+  # shellcheck disable=SC2034 # read by the in-place steps
+  WD_SYNC_REVISION=$new
   cd -- "$WD_DEPLOY_TO"
 }
 # wd_stale DIR URL BRANCH DEPLOYED: true when origin's branch head differs from what is deployed.
@@ -150,46 +169,77 @@ wd_stale() {
   [ -n "$remote" ] || wd_fail "branch $3 not found in $2"
   [ "$remote" != "$4" ]
 }
-# The changed-file lists wd_changed reads: since the last completed deploy, every file on the first.
+# The changed-file lists wd_changed reads: since the last completed deploy, every
+# file on the first. WD_REVISION: the revision now checked out (HEAD, when unset).
 wd_changes() {
   cd -- "$WD_DEPLOY_TO"
   export WD_REVISION
-  WD_REVISION=$(git rev-parse HEAD)
+  if [ -z "${WD_REVISION-}" ]; then WD_REVISION=$(git rev-parse HEAD); fi
   wd_mark revision "$WD_REVISION"
   printf '%s' "$WD_REVISION" >"$WD_RUN/revision"
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
   : >"$WD_RSYNC_CHANGED_FILES"
   # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
-  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+  if [ "$WD_PREVIOUS_REVISION" = "$WD_REVISION" ]; then
+    : >"$WD_RUN/changed"
+  elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
     git ls-files -z >"$WD_RUN/changed"
   fi
-  tr '\0' '\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
+  wd_nul_lines "$WD_RUN/changed" "$WD_CHANGED_FILES"
+}
+# NUL-separated names in FROM, one a line in TO.
+wd_nul_lines() {
+  local -a names=()
+  mapfile -t -d '' names <"$1"
+  if [ ${#names[@]} -gt 0 ]; then printf '%s\n' "${names[@]}" >"$2"; else : >"$2"; fi
 }
 # strategy: releases. deploy_to holds repo/ (a bare cache), releases/NAME/ (a
 # git worktree each, NAME = <UTC time>-<short sha>), shared/, current (a
 # symlink to releases/NAME) and .wd/ (history, lock, logs, the stack).
-# The live release's name, or nothing.
+# These helpers answer in variables, not on stdout: no subshell, and most of
+# them no process at all.
+# WD_LIVE: the live release's name (the release current leads to), or nothing.
 wd_live() {
-  local t
-  t=$(readlink -- "$WD_DEPLOY_TO/current" 2>/dev/null) || return 0
-  t=${t%/}
-  t=${t##*/}
-  if [ -n "$t" ] && [ -d "$WD_DEPLOY_TO/releases/$t" ]; then printf '%s' "$t"; fi
+  local c=$WD_DEPLOY_TO/current d top=
+  WD_LIVE=
+  [ -L "$c" ] || return 0
+  # Nearly always the release on top of the stack; else any of them.
+  if [ -f "$WD_DEPLOY_TO/.wd/stack" ]; then
+    wd_stack_read
+    if [ ${#WD_STACK[@]} -gt 0 ]; then top=${WD_STACK[-1]}; fi
+  fi
+  if [ -n "$top" ] && [ -d "$WD_DEPLOY_TO/releases/$top" ] && [ "$c" -ef "$WD_DEPLOY_TO/releases/$top" ]; then WD_LIVE=$top; return 0; fi
+  for d in "$WD_DEPLOY_TO"/releases/*; do
+    if [ -d "$d" ] && [ "$c" -ef "$d" ]; then WD_LIVE=${d##*/}; return 0; fi
+  done
 }
-# The releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
+# WD_STACK: the stack of releases that went live, the live one last.
+wd_stack_read() {
+  WD_STACK=()
+  if [ -f "$WD_DEPLOY_TO/.wd/stack" ]; then mapfile -t WD_STACK <"$WD_DEPLOY_TO/.wd/stack"; fi
+}
+# WD_RELEASES: the releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
 wd_releases() {
-  local d n
+  local d n LC_COLLATE=C
+  WD_RELEASES=()
   for d in "$WD_DEPLOY_TO"/releases/*; do
     n=${d##*/}
-    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then printf '%s\n' "$n"; fi
-  done | LC_ALL=C sort
+    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then WD_RELEASES+=("$n"); fi
+  done
 }
-# A release's revision: its worktree's HEAD, else the sha in its name, as the cache knows it.
+# WD_REV: a release's revision: its worktree's HEAD (read from the file git
+# keeps it in, when it is a plain detached HEAD), else the sha in its name, as
+# the cache knows it.
 wd_release_rev() {
-  local d=$WD_DEPLOY_TO/releases/$1
-  if [ -e "$d/.git" ] && git -C "$d" rev-parse --verify -q HEAD 2>/dev/null; then return 0; fi
-  git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null || true
+  local d=$WD_DEPLOY_TO/releases/$1 g='' r=''
+  WD_REV=
+  if [ -f "$d/.git" ]; then read -r g <"$d/.git" || true; fi
+  case $g in "gitdir: /"*) g=${g#gitdir: } ;; "gitdir: "?*) g=$d/${g#gitdir: } ;; *) g= ;; esac
+  if [ -n "$g" ] && [ -f "$g/HEAD" ]; then read -r r <"$g/HEAD" || true; fi
+  if [[ $r =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]]; then WD_REV=$r; return 0; fi
+  if [ -e "$d/.git" ] && WD_REV=$(git -C "$d" rev-parse --verify -q HEAD 2>/dev/null); then return 0; fi
+  WD_REV=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null) || WD_REV=
 }
 # Make deploy_to a releases layout (setup) or check that it is one. Paths are
 # made absolute: the steps change directory, and links and worktrees record them.
@@ -214,12 +264,14 @@ wd_prepare() {
   elif [ ! -d "$d/releases" ] || [ ! -e "$d/repo" ]; then
     wd_fail "no releases layout at $d (strategy: releases); run 'wd setup $WD_ENVIRONMENT' first"
   fi
-  bare=$(git -C "$d/repo" rev-parse --is-bare-repository 2>&1 || true)
-  if [ "$bare" != true ]; then wd_fail "$d/repo is not a bare git repository ($bare); wd keeps its cache of the repository there. Move it away and run 'wd setup $WD_ENVIRONMENT'"; fi
+  # What a bare repository has and a checkout has not; anything else, git says what it is.
+  if [ ! -f "$d/repo/HEAD" ] || [ ! -d "$d/repo/objects" ] || [ ! -d "$d/repo/refs" ] || [ -e "$d/repo/.git" ]; then
+    bare=$(git -C "$d/repo" rev-parse --is-bare-repository 2>&1) || true
+    if [ "$bare" != true ]; then wd_fail "$d/repo is not a bare git repository ($bare); wd keeps its cache of the repository there. Move it away and run 'wd setup $WD_ENVIRONMENT'"; fi
+  fi
   if [ -e "$d/current" ] && [ ! -L "$d/current" ]; then wd_fail "$d/current is not a symlink; wd switches releases by replacing that link. Move it away"; fi
   WD_STATE=$d/.wd
-  (umask 077 && mkdir -p -- "$WD_STATE")
-  WD_RUN=$(umask 077 && mktemp -d "$WD_STATE/run.XXXXXX")
+  wd_run_dir
 }
 # The cache holds only what was fetched: there is nothing of its own to protect.
 wd_fetch_cache() {
@@ -242,8 +294,10 @@ wd_taken() {
 # The new release: a worktree of the cache, detached at the fetched revision.
 # Names sort by time: a second release within one second waits for the next.
 wd_new_release() {
-  local rev t
-  rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify "refs/remotes/origin/$WD_BRANCH^{commit}")
+  local rev='' t ref=$WD_DEPLOY_TO/repo/refs/remotes/origin/$WD_BRANCH
+  # The ref git fetch just wrote (git, when it is packed).
+  if [ -f "$ref" ]; then read -r rev <"$ref" || true; fi
+  if [[ ! $rev =~ ^[0-9a-f]{40,64}$ ]]; then rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify "refs/remotes/origin/$WD_BRANCH^{commit}"); fi
   while :; do
     TZ=UTC0 printf -v t '%(%Y%m%dT%H%M%SZ)T' -1
     wd_taken "$t" || break
@@ -264,12 +318,12 @@ wd_release_changes() {
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   : >"$WD_RSYNC_CHANGED_FILES"
   # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
-  if [ -z "$WD_REVISION" ]; then
+  if [ -z "$WD_REVISION" ] || [ "$WD_PREVIOUS_REVISION" = "$WD_REVISION" ]; then
     : >"$WD_RUN/changed"
   elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git -C "$repo" diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
     git -C "$repo" ls-tree -z -r --name-only "$WD_REVISION" >"$WD_RUN/changed"
   fi
-  tr '\0' '\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
+  wd_nul_lines "$WD_RUN/changed" "$WD_CHANGED_FILES"
 }
 # shared_paths: each becomes a link to shared/<path>. The first time, what the
 # release has there moves to shared/ (a repository can ship a starting point);
@@ -305,7 +359,7 @@ wd_before_switch() {
 # current is never missing: a new link is renamed over it (rename is atomic).
 wd_switch() {
   local tmp=$WD_DEPLOY_TO/.current.wd-new
-  rm -f -- "$tmp"
+  if [ -e "$tmp" ] || [ -L "$tmp" ]; then rm -f -- "$tmp"; fi
   ln -s -- "releases/$1" "$tmp"
   mv -T -- "$tmp" "$WD_DEPLOY_TO/current"
   echo "current -> releases/$1"
@@ -313,56 +367,75 @@ wd_switch() {
 # The stack of releases that went live, the live one last: a deploy and
 # rollback --to push, a rollback pops (walking back one step at a time).
 wd_stack_push() { printf '%s\n' "$1" >>"$WD_STATE/stack"; }
-wd_stack_pop() {
-  awk 'NR > 1 { print p } { p = $0 }' "$WD_STATE/stack" >"$WD_STATE/stack.tmp"
+# Rewritten beside and renamed: a stack is never half written.
+wd_stack_write() {
+  if [ $# -gt 0 ]; then printf '%s\n' "$@" >"$WD_STATE/stack.tmp"; else : >"$WD_STATE/stack.tmp"; fi
   mv -f -- "$WD_STATE/stack.tmp" "$WD_STATE/stack"
 }
-# The release below the live one on the stack, when the live one is on top.
-wd_stack_below() {
-  [ -f "$WD_STATE/stack" ] || return 0
-  WD_TOP=$1 awk '{ p = q; q = $0 } END { if (NR >= 2 && q == ENVIRON["WD_TOP"]) print p }' "$WD_STATE/stack"
+wd_stack_pop() {
+  wd_stack_read
+  wd_stack_write "${WD_STACK[@]:0:${#WD_STACK[@]}-1}"
 }
-# Without a stack that knows: the newest release older than NAME.
+# WD_TARGET: the release below the live one on the stack, when the live one is on top.
+wd_stack_below() {
+  local n
+  WD_TARGET=
+  wd_stack_read
+  n=${#WD_STACK[@]}
+  if [ "$n" -ge 2 ] && [ "${WD_STACK[n-1]}" = "$1" ]; then WD_TARGET=${WD_STACK[n-2]}; fi
+}
+# Without a stack that knows, WD_TARGET: the newest release older than NAME.
 wd_older() {
   local n prev=
-  while IFS= read -r n; do
-    if [ "$n" = "$1" ]; then printf '%s' "$prev"; return 0; fi
+  WD_TARGET=
+  wd_releases
+  for n in "${WD_RELEASES[@]}"; do
+    if [ "$n" = "$1" ]; then WD_TARGET=$prev; return 0; fi
     prev=$n
-  done < <(wd_releases)
+  done
 }
 # rollback --to: a release by its directory name, or by revision (the newest with it).
 wd_find_release() {
-  local want=$1 rev n
+  local want=$1 rev n list=
   WD_TARGET=
   case $want in -* | '') wd_fail "'$want' is not a release name or a revision" ;; esac
   if [[ $want != */* && $want != . && $want != .. ]] && [ -d "$WD_DEPLOY_TO/releases/$want" ]; then WD_TARGET=$want; return 0; fi
+  wd_releases
+  for n in "${WD_RELEASES[@]}"; do list+="$n "; done
   if rev=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "$want^{commit}" 2>/dev/null); then
-    while IFS= read -r n; do
-      if [ "$(wd_release_rev "$n")" = "$rev" ]; then WD_TARGET=$n; fi
-    done < <(wd_releases)
+    for n in "${WD_RELEASES[@]}"; do
+      wd_release_rev "$n"
+      if [ "$WD_REV" = "$rev" ]; then WD_TARGET=$n; fi
+    done
   fi
-  [ -n "$WD_TARGET" ] || wd_fail "$want names no kept release: no directory $WD_DEPLOY_TO/releases/$want, and no release of that revision. Kept: $(wd_releases | tr '\n' ' ')(see: wd status $WD_ENVIRONMENT)"
+  [ -n "$WD_TARGET" ] || wd_fail "$want names no kept release: no directory $WD_DEPLOY_TO/releases/$want, and no release of that revision. Kept: $list(see: wd status $WD_ENVIRONMENT)"
 }
 # The oldest releases beyond WD_KEEP go, never LIVE or PREVIOUS. A release that
 # cannot be removed (files of another user, say) is left, and said.
+# Nothing removed, nothing to tidy: git's worktree list and the stack are only
+# rewritten after a release went (or when the stack outgrows 100 lines).
 wd_prune() {
-  local n i=0 total
-  local -a all
-  mapfile -t all < <(wd_releases)
-  total=${#all[@]}
-  for n in "${all[@]}"; do
+  local n i=0 total removed=''
+  local -a kept=()
+  wd_releases
+  total=${#WD_RELEASES[@]}
+  for n in "${WD_RELEASES[@]}"; do
     if [ $((total - i)) -le "$WD_KEEP" ]; then break; fi
     i=$((i + 1))
     if [ "$n" = "$1" ] || [ "$n" = "$2" ]; then continue; fi
     echo "Removing old release releases/$n"
+    removed=1
     rm -rf -- "${WD_DEPLOY_TO:?}/releases/$n" || echo "wd: could not remove all of $WD_DEPLOY_TO/releases/$n; left there" >&2
   done
-  git -C "$WD_DEPLOY_TO/repo" worktree prune || true
+  if [ -n "$removed" ]; then git -C "$WD_DEPLOY_TO/repo" worktree prune || true; fi
   if [ -f "$WD_STATE/stack" ]; then
-    while IFS= read -r n; do
-      if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then printf '%s\n' "$n"; fi
-    done <"$WD_STATE/stack" | tail -n 100 >"$WD_STATE/stack.tmp"
-    mv -f -- "$WD_STATE/stack.tmp" "$WD_STATE/stack"
+    wd_stack_read
+    if [ -n "$removed" ] || [ ${#WD_STACK[@]} -gt 100 ]; then
+      for n in "${WD_STACK[@]}"; do
+        if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then kept+=("$n"); fi
+      done
+      wd_stack_write "${kept[@]: -100}"
+    fi
   fi
 }
 # The config repository's <target>/ over the new release. Every file is new in
@@ -417,9 +490,10 @@ wd_rake() {
 wd_body() {
   local live
   cd -- "$WD_DEPLOY_TO"
-  live=$(wd_live)
+  wd_live
+  live=$WD_LIVE
   WD_PREVIOUS_REVISION=''
-  if [ -n "$live" ]; then WD_PREVIOUS_REVISION=$(wd_release_rev "$live"); fi
+  if [ -n "$live" ]; then wd_release_rev "$live"; WD_PREVIOUS_REVISION=$WD_REV; fi
   wd_mark previous "$WD_PREVIOUS_REVISION"
   [ -e "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"
   wd_step check
@@ -454,6 +528,11 @@ wd_body() {
   wd_mark 'done'
   : >"$WD_RUN/done"
 }
+# The state directory (private) and this run's directory in it (mktemp -d: 0700).
+wd_run_dir() {
+  if [ ! -d "$WD_STATE" ]; then (umask 077 && mkdir -p -- "$WD_STATE"); fi
+  WD_RUN=$(mktemp -d "$WD_STATE/run.XXXXXX")
+}
 wd_busy() {
   local holder=
   if [ -f "$WD_STATE/lock" ]; then holder=$(tr '\t' ' ' <"$WD_STATE/lock"); fi
@@ -482,6 +561,7 @@ wd_called_off() {
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
   local rc=0 started=$SECONDS t why result step prev rev log watchdog=
+  local -a lines
   TZ=UTC0 printf -v t '%(%Y-%m-%dT%H:%M:%SZ)T' -1
   wd_step lock
   exec 9>>"$WD_STATE/lock"
@@ -513,10 +593,10 @@ wd_job() {
   if [ -f "$WD_RUN/why" ]; then wd_reap "$WD_BODY"; fi
   if [ -n "$watchdog" ]; then kill -- "-$watchdog" 2>/dev/null || true; fi
   why='' step='' prev='' rev=''
-  if [ -f "$WD_RUN/why" ]; then why=$(<"$WD_RUN/why"); fi
-  if [ -f "$WD_RUN/step" ]; then step=$(<"$WD_RUN/step"); fi
-  if [ -f "$WD_RUN/previous" ]; then prev=$(<"$WD_RUN/previous"); fi
-  if [ -f "$WD_RUN/revision" ]; then rev=$(<"$WD_RUN/revision"); fi
+  if [ -f "$WD_RUN/why" ]; then read -r why <"$WD_RUN/why" || true; fi
+  if [ -f "$WD_RUN/step" ]; then read -r step <"$WD_RUN/step" || true; fi
+  if [ -f "$WD_RUN/previous" ]; then read -r prev <"$WD_RUN/previous" || true; fi
+  if [ -f "$WD_RUN/revision" ]; then read -r rev <"$WD_RUN/revision" || true; fi
   if [ -n "$why" ]; then result=$why
   elif [ "$rc" = 0 ] && [ -f "$WD_RUN/unchanged" ]; then result=unchanged
   elif [ "$rc" = 0 ] && [ -f "$WD_RUN/done" ]; then result=ok
@@ -525,25 +605,42 @@ wd_job() {
   if [ "$result" != unchanged ]; then
     if [ "$result" = ok ]; then printf '%s\n' "$rev" >"$WD_STATE/deployed"; fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%ss\n' "$t" "$WD_BY" "$WD_VERSION" "$WD_COMMAND" "$WD_BRANCH" "${prev:--}" "${rev:--}" "$result" "$((SECONDS - started))" >>"$WD_STATE/history"
-    if [ "$(wc -l <"$WD_STATE/history")" -gt 1000 ]; then tail -n 1000 "$WD_STATE/history" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"; fi
-    mkdir -p -- "$WD_STATE/logs"
+    # Bounded: the last 1000 lines. mapfile finds a 1001st line without a process; rewritten only then.
+    mapfile -t -s 1000 -n 1 lines <"$WD_STATE/history"
+    if [ ${#lines[@]} -gt 0 ]; then
+      mapfile -t lines <"$WD_STATE/history"
+      printf '%s\n' "${lines[@]: -1000}" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"
+    fi
+    if [ ! -d "$WD_STATE/logs" ]; then mkdir -p -- "$WD_STATE/logs"; fi
     # The run's own suffix: two runs within one second keep two logs.
     log="$WD_STATE/logs/${t//:/}-$WD_COMMAND-${WD_RUN##*.}.log"
     ln -f -- "$WD_RUN/log" "$log" 2>/dev/null || cp -- "$WD_RUN/log" "$log"
-    # Bounded: the newest 20 logs.
-    ls -1t -- "$WD_STATE/logs" | tail -n +21 | while IFS= read -r f; do rm -f -- "$WD_STATE/logs/$f"; done
+    wd_prune_logs
   fi
   : >"$WD_STATE/lock"
   wd_mark result "$result"
   return "$rc"
 }
+# Bounded: the newest 20 logs. Their names begin with the run's start time, so
+# they sort by it; only when there are more than 20 does a process run.
+wd_prune_logs() {
+  local LC_COLLATE=C
+  local -a logs=("$WD_STATE"/logs/*)
+  if [ ${#logs[@]} -gt 20 ]; then rm -f -- "${logs[@]:0:${#logs[@]}-20}"; fi
+}
 wd_main() {
-  local rc=0 job tee_out tee_err ctl killer
+  local rc=0 job tee_out tee_err ctl i d
   exec 8<&0
   wd_prepare
-  find "$WD_STATE" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true
+  # A run killed before its cleanup leaves its directory; those older than a day go (rarely any).
+  for d in "$WD_STATE"/run.*; do
+    if [ "$d" != "$WD_RUN" ] && [ -d "$d" ]; then
+      find "$WD_STATE" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true
+      break
+    fi
+  done
   : >"$WD_RUN/log"
-  mkfifo -- "$WD_RUN/out" "$WD_RUN/err"
+  mkfifo -- "$WD_RUN/out" "$WD_RUN/err" "$WD_RUN/tick"
   # The tees outlive a lost connection: SIGPIPE ignored, they keep writing the log.
   (trap '' PIPE; exec tee -a -- "$WD_RUN/log" <"$WD_RUN/out") &
   tee_out=$!
@@ -569,11 +666,15 @@ wd_main() {
   ) <&8 >/dev/null 2>&1 &
   ctl=$!
   wait "$job" || rc=$?
-  # A daemon started by a post script may keep the output open: do not wait for it forever.
-  (sleep 2; kill "$tee_out" "$tee_err" 2>/dev/null) >/dev/null 2>&1 &
-  killer=$!
+  # A daemon started by a post script may keep the output open: the tees get
+  # 2 s to finish (a read with a timeout on a FIFO nobody writes to is the wait).
+  for ((i = 0; i < 1000; i++)); do
+    kill -0 "$tee_out" 2>/dev/null || kill -0 "$tee_err" 2>/dev/null || break
+    read -r -t 0.002 _ <>"$WD_RUN/tick" || true
+  done
+  if [ "$i" = 1000 ]; then kill "$tee_out" "$tee_err" 2>/dev/null || true; fi
+  kill "$ctl" 2>/dev/null || true
   wait "$tee_out" "$tee_err" 2>/dev/null || true
-  kill "$killer" "$ctl" 2>/dev/null || true
   rm -rf -- "$WD_RUN"
   return "$rc"
 }

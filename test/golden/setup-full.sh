@@ -1,9 +1,10 @@
-# wd 0.1.0: setup script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 19749)"; exit; }
+# wd 0.1.0: setup script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:b812ec20fe495198::
+WD_MARK=::wd:250e8b8cad30cebf::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -53,12 +54,17 @@ wd_changed() {
   return 1
 }
 export -f wd_role wd_changed
-# The revision a checkout counts as deployed: the last run that completed, not
-# HEAD (a failed run has already moved HEAD).
+# The revision a checkout counts as deployed (WD_PREVIOUS_REVISION): the last
+# run that completed, not HEAD (a failed run has already moved HEAD). One git
+# process answers for both; WD_HEAD (HEAD, empty when unborn) saves wd_sync its own.
 wd_deployed() {
-  local rev=
+  local rev='' out
   if [ -f "$WD_STATE/deployed" ]; then read -r rev <"$WD_STATE/deployed" || true; fi
-  if [ -n "$rev" ] && git cat-file -e "$rev^{commit}" 2>/dev/null; then printf '%s' "$rev"; else git rev-parse --verify -q HEAD || true; fi
+  out=$(git cat-file --batch-check='%(objectname)' <<<"HEAD"$'\n'"${rev:-HEAD}^{commit}" 2>/dev/null) || out=
+  WD_HEAD=${out%%$'\n'*} rev=${out#*$'\n'}
+  if [[ ! $WD_HEAD =~ ^[0-9a-f]{40,64}$ ]]; then WD_HEAD=; fi
+  if [[ ! $rev =~ ^[0-9a-f]{40,64}$ ]]; then rev=$WD_HEAD; fi
+  WD_PREVIOUS_REVISION=$rev
 }
 WD_Q=-q
 if [ -n "$WD_DEBUG" ]; then WD_Q=; fi
@@ -75,9 +81,13 @@ wd_init_checkout() {
 }
 # Uncommitted edits to tracked files are discarded, as whiskey_disk did, but said.
 wd_guard_edits() {
-  local edits
-  edits=$(git -c core.quotePath=false diff --name-only HEAD -- 2>/dev/null | head -n 20 || true)
-  if [ -n "$edits" ]; then printf 'wd: discarding local edits to tracked files in %s:\n%s\n' "$PWD" "$edits" >&2; fi
+  local -a edits=()
+  git -c core.quotePath=false diff --name-only HEAD -- >"$WD_RUN/edits" 2>/dev/null || true
+  if [ -s "$WD_RUN/edits" ]; then
+    mapfile -t -n 20 edits <"$WD_RUN/edits"
+    printf 'wd: discarding local edits to tracked files in %s:\n' "$PWD" >&2
+    printf '%s\n' "${edits[@]}" >&2
+  fi
 }
 # Keep what --force overwrites: a ref for commits, a directory for files.
 wd_save_ref() {
@@ -86,19 +96,22 @@ wd_save_ref() {
   git update-ref "$ref" HEAD
   printf 'wd: --force: the previous HEAD is kept as %s (git log %s)\n' "$ref" "$ref" >&2
 }
-# wd_sync DIR URL BRANCH WHAT: DIR's checkout to URL's BRANCH, never destroying
-# what wd did not make (an unrelated repository, commits made here, untracked
-# files the new revision would overwrite) unless --force.
+# wd_sync DIR URL BRANCH WHAT [DEPLOYED]: DIR's checkout to URL's BRANCH, never
+# destroying what wd did not make (an unrelated repository, commits made here,
+# untracked files the new revision would overwrite) unless --force. DEPLOYED:
+# the revision wd_deployed found for DIR (HEAD is then WD_HEAD). Sets
+# WD_SYNC_REVISION to the revision DIR is now at.
 wd_sync() {
-  local dir=$1 url=$2 branch=$3 what=$4 head origin local_commits='' f want head_ref
+  local dir=$1 url=$2 branch=$3 what=$4 deployed=${5-} head origin local_commits='' f want head_ref new=''
   local -a in_way=()
   cd -- "$dir"
   if [ -e .git/index.lock ]; then wd_fail "$dir/.git/index.lock exists: another git command is running there, or one crashed. If none is running, remove that file and run again."; fi
-  head=$(git rev-parse --verify -q HEAD || true)
-  origin=$(git config --get remote.origin.url || true)
-  if [ -n "$head" ]; then
+  if [ -n "${5+x}" ]; then head=$WD_HEAD; else head=$(git rev-parse --verify -q HEAD) || head=; fi
+  origin=$(git config --get remote.origin.url) || origin=
+  # HEAD at what wd deployed last was fetched from origin: nothing was committed here since.
+  if [ -n "$head" ] && [ "$head" != "$deployed" ]; then
     # Before the fetch, origin's refs are what was last fetched, so this is what was committed here.
-    local_commits=$(git log --oneline -n 10 "$head" --not --remotes=origin -- 2>/dev/null || true)
+    local_commits=$(git log --oneline -n 10 "$head" --not --remotes=origin -- 2>/dev/null) || local_commits=
   fi
   if ! git fetch $WD_Q -- "$url" "+refs/heads/$branch:refs/remotes/origin/$branch" 2>"$WD_RUN/fetch.err"; then
     cat "$WD_RUN/fetch.err" >&2
@@ -115,7 +128,10 @@ wd_sync() {
     if [ -z "$WD_FORCE" ]; then wd_fail "$dir has commits that are not on $url: $(printf '%s' "$local_commits" | tr '\n' ';' | sed 's/;$//; s/;/; /g'). Push them, or run again with --force to deploy over them (they are kept under refs/wd/saved/)"; fi
     wd_save_ref local-commits
   fi
-  if [ -n "$head" ]; then
+  # The fetched revision, from the ref git fetch just wrote (git, when it is packed).
+  if [ -f ".git/refs/remotes/origin/$branch" ]; then read -r new <".git/refs/remotes/origin/$branch" || true; fi
+  if [[ ! $new =~ ^[0-9a-f]{40,64}$ ]]; then new=$(git rev-parse --verify -q "refs/remotes/origin/$branch^{commit}") || new=; fi
+  if [ -n "$head" ] && [ "$head" != "$new" ]; then
     # Only files the new revision adds can be untracked files in its way.
     while IFS= read -r -d '' f; do
       if [ -e "$f" ] || [ -L "$f" ]; then
@@ -130,13 +146,16 @@ wd_sync() {
       for f in "${in_way[@]}"; do mkdir -p -- "$keep/$(dirname -- "$f")"; mv -- "$f" "$keep/$f"; done
       printf 'wd: --force: %s untracked file(s) in the way moved to %s\n' "${#in_way[@]}" "$keep" >&2
     fi
-    wd_guard_edits
   fi
+  if [ -n "$head" ]; then wd_guard_edits; fi
   if [ -z "$origin" ]; then git remote add origin "$url"; elif [ "$origin" != "$url" ]; then git remote set-url origin "$url"; fi
   head_ref=
   if [ -f .git/HEAD ]; then read -r head_ref <.git/HEAD || true; fi
   if [ "$head_ref" != "ref: refs/heads/$branch" ]; then git checkout $WD_Q -f -B "$branch" "origin/$branch" --; fi
   git reset $WD_Q --hard "origin/$branch" --
+  if [ -z "$new" ]; then new=$(git rev-parse HEAD); fi
+  # shellcheck disable=SC2034 # read by the in-place steps
+  WD_SYNC_REVISION=$new
   cd -- "$WD_DEPLOY_TO"
 }
 # wd_stale DIR URL BRANCH DEPLOYED: true when origin's branch head differs from what is deployed.
@@ -147,21 +166,30 @@ wd_stale() {
   [ -n "$remote" ] || wd_fail "branch $3 not found in $2"
   [ "$remote" != "$4" ]
 }
-# The changed-file lists wd_changed reads: since the last completed deploy, every file on the first.
+# The changed-file lists wd_changed reads: since the last completed deploy, every
+# file on the first. WD_REVISION: the revision now checked out (HEAD, when unset).
 wd_changes() {
   cd -- "$WD_DEPLOY_TO"
   export WD_REVISION
-  WD_REVISION=$(git rev-parse HEAD)
+  if [ -z "${WD_REVISION-}" ]; then WD_REVISION=$(git rev-parse HEAD); fi
   wd_mark revision "$WD_REVISION"
   printf '%s' "$WD_REVISION" >"$WD_RUN/revision"
   printf '%s' "$WD_PREVIOUS_REVISION" >"$WD_RUN/previous"
   export WD_PREVIOUS_REVISION WD_CHANGED_FILES="$WD_STATE/changed-git" WD_RSYNC_CHANGED_FILES="$WD_STATE/changed-rsync"
   : >"$WD_RSYNC_CHANGED_FILES"
   # -z: names as they are (git quotes names with quotes, backslashes or tabs otherwise), one a line.
-  if [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
+  if [ "$WD_PREVIOUS_REVISION" = "$WD_REVISION" ]; then
+    : >"$WD_RUN/changed"
+  elif [ -z "$WD_PREVIOUS_REVISION" ] || ! git diff -z --name-only --no-renames "$WD_PREVIOUS_REVISION" "$WD_REVISION" -- >"$WD_RUN/changed" 2>/dev/null; then
     git ls-files -z >"$WD_RUN/changed"
   fi
-  tr '\0' '\n' <"$WD_RUN/changed" >"$WD_CHANGED_FILES"
+  wd_nul_lines "$WD_RUN/changed" "$WD_CHANGED_FILES"
+}
+# NUL-separated names in FROM, one a line in TO.
+wd_nul_lines() {
+  local -a names=()
+  mapfile -t -d '' names <"$1"
+  if [ ${#names[@]} -gt 0 ]; then printf '%s\n' "${names[@]}" >"$2"; else : >"$2"; fi
 }
 # The config repository's <target>/ over the checkout. --checksum: a same-size
 # edit made within the same second as the last copy would pass size+mtime.
@@ -212,9 +240,10 @@ wd_body() {
   wd_step fetch
   cd -- "$WD_DEPLOY_TO"
   if [ -z "$WD_FRESH" ]; then echo "Repository already cloned to [$WD_DEPLOY_TO].  Skipping."; fi
-  WD_PREVIOUS_REVISION=$(wd_deployed)
+  wd_deployed
   wd_mark previous "$WD_PREVIOUS_REVISION"
-  wd_sync "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" deploy_to
+  wd_sync "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" deploy_to "$WD_PREVIOUS_REVISION"
+  WD_REVISION=$WD_SYNC_REVISION
   wd_step config
   wd_init_checkout "$WD_CONFIG_TO" deploy_config_to
   wd_sync "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" deploy_config_to
@@ -236,15 +265,25 @@ wd_prepare() {
   elif [ ! -e "$WD_DEPLOY_TO/.git" ]; then
     wd_fail "no git checkout at $WD_DEPLOY_TO; run 'wd setup $WD_ENVIRONMENT' first"
   fi
-  WD_STATE=$(git -C "$WD_DEPLOY_TO" rev-parse --absolute-git-dir)/wd
-  (umask 077 && mkdir -p -- "$WD_STATE")
-  WD_RUN=$(umask 077 && mktemp -d "$WD_STATE/run.XXXXXX")
+  # A .git directory is the git directory; a .git file (a linked worktree, a submodule) names it.
+  if [ -d "$WD_DEPLOY_TO/.git" ] && [ ! -L "$WD_DEPLOY_TO/.git" ]; then
+    WD_STATE=$WD_DEPLOY_TO/.git/wd
+    case $WD_STATE in /*) ;; *) WD_STATE=$PWD/$WD_STATE ;; esac
+  else
+    WD_STATE=$(git -C "$WD_DEPLOY_TO" rev-parse --absolute-git-dir)/wd
+  fi
+  wd_run_dir
 }
 # The stack of deployed revisions, from the history: a deploy pushes, a
 # rollback pops; the target is the one below the top.
 wd_rollback_target() {
   [ -f "$WD_STATE/history" ] || return 0
   awk -F '\t' 'NF >= 9 && $8 == "ok" { if ($4 == "rollback") { if (n > 0) n-- } else if (n == 0 || s[n] != $7) s[++n] = $7 } END { if (n >= 2) print s[n-1] }' "$WD_STATE/history"
+}
+# The state directory (private) and this run's directory in it (mktemp -d: 0700).
+wd_run_dir() {
+  if [ ! -d "$WD_STATE" ]; then (umask 077 && mkdir -p -- "$WD_STATE"); fi
+  WD_RUN=$(mktemp -d "$WD_STATE/run.XXXXXX")
 }
 wd_busy() {
   local holder=
@@ -274,6 +313,7 @@ wd_called_off() {
 # through tee into the log. Holds the lock until the history is written.
 wd_job() {
   local rc=0 started=$SECONDS t why result step prev rev log watchdog=
+  local -a lines
   TZ=UTC0 printf -v t '%(%Y-%m-%dT%H:%M:%SZ)T' -1
   wd_step lock
   exec 9>>"$WD_STATE/lock"
@@ -305,10 +345,10 @@ wd_job() {
   if [ -f "$WD_RUN/why" ]; then wd_reap "$WD_BODY"; fi
   if [ -n "$watchdog" ]; then kill -- "-$watchdog" 2>/dev/null || true; fi
   why='' step='' prev='' rev=''
-  if [ -f "$WD_RUN/why" ]; then why=$(<"$WD_RUN/why"); fi
-  if [ -f "$WD_RUN/step" ]; then step=$(<"$WD_RUN/step"); fi
-  if [ -f "$WD_RUN/previous" ]; then prev=$(<"$WD_RUN/previous"); fi
-  if [ -f "$WD_RUN/revision" ]; then rev=$(<"$WD_RUN/revision"); fi
+  if [ -f "$WD_RUN/why" ]; then read -r why <"$WD_RUN/why" || true; fi
+  if [ -f "$WD_RUN/step" ]; then read -r step <"$WD_RUN/step" || true; fi
+  if [ -f "$WD_RUN/previous" ]; then read -r prev <"$WD_RUN/previous" || true; fi
+  if [ -f "$WD_RUN/revision" ]; then read -r rev <"$WD_RUN/revision" || true; fi
   if [ -n "$why" ]; then result=$why
   elif [ "$rc" = 0 ] && [ -f "$WD_RUN/unchanged" ]; then result=unchanged
   elif [ "$rc" = 0 ] && [ -f "$WD_RUN/done" ]; then result=ok
@@ -317,25 +357,42 @@ wd_job() {
   if [ "$result" != unchanged ]; then
     if [ "$result" = ok ]; then printf '%s\n' "$rev" >"$WD_STATE/deployed"; fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%ss\n' "$t" "$WD_BY" "$WD_VERSION" "$WD_COMMAND" "$WD_BRANCH" "${prev:--}" "${rev:--}" "$result" "$((SECONDS - started))" >>"$WD_STATE/history"
-    if [ "$(wc -l <"$WD_STATE/history")" -gt 1000 ]; then tail -n 1000 "$WD_STATE/history" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"; fi
-    mkdir -p -- "$WD_STATE/logs"
+    # Bounded: the last 1000 lines. mapfile finds a 1001st line without a process; rewritten only then.
+    mapfile -t -s 1000 -n 1 lines <"$WD_STATE/history"
+    if [ ${#lines[@]} -gt 0 ]; then
+      mapfile -t lines <"$WD_STATE/history"
+      printf '%s\n' "${lines[@]: -1000}" >"$WD_STATE/history.tmp" && mv -f -- "$WD_STATE/history.tmp" "$WD_STATE/history"
+    fi
+    if [ ! -d "$WD_STATE/logs" ]; then mkdir -p -- "$WD_STATE/logs"; fi
     # The run's own suffix: two runs within one second keep two logs.
     log="$WD_STATE/logs/${t//:/}-$WD_COMMAND-${WD_RUN##*.}.log"
     ln -f -- "$WD_RUN/log" "$log" 2>/dev/null || cp -- "$WD_RUN/log" "$log"
-    # Bounded: the newest 20 logs.
-    ls -1t -- "$WD_STATE/logs" | tail -n +21 | while IFS= read -r f; do rm -f -- "$WD_STATE/logs/$f"; done
+    wd_prune_logs
   fi
   : >"$WD_STATE/lock"
   wd_mark result "$result"
   return "$rc"
 }
+# Bounded: the newest 20 logs. Their names begin with the run's start time, so
+# they sort by it; only when there are more than 20 does a process run.
+wd_prune_logs() {
+  local LC_COLLATE=C
+  local -a logs=("$WD_STATE"/logs/*)
+  if [ ${#logs[@]} -gt 20 ]; then rm -f -- "${logs[@]:0:${#logs[@]}-20}"; fi
+}
 wd_main() {
-  local rc=0 job tee_out tee_err ctl killer
+  local rc=0 job tee_out tee_err ctl i d
   exec 8<&0
   wd_prepare
-  find "$WD_STATE" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true
+  # A run killed before its cleanup leaves its directory; those older than a day go (rarely any).
+  for d in "$WD_STATE"/run.*; do
+    if [ "$d" != "$WD_RUN" ] && [ -d "$d" ]; then
+      find "$WD_STATE" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true
+      break
+    fi
+  done
   : >"$WD_RUN/log"
-  mkfifo -- "$WD_RUN/out" "$WD_RUN/err"
+  mkfifo -- "$WD_RUN/out" "$WD_RUN/err" "$WD_RUN/tick"
   # The tees outlive a lost connection: SIGPIPE ignored, they keep writing the log.
   (trap '' PIPE; exec tee -a -- "$WD_RUN/log" <"$WD_RUN/out") &
   tee_out=$!
@@ -361,11 +418,15 @@ wd_main() {
   ) <&8 >/dev/null 2>&1 &
   ctl=$!
   wait "$job" || rc=$?
-  # A daemon started by a post script may keep the output open: do not wait for it forever.
-  (sleep 2; kill "$tee_out" "$tee_err" 2>/dev/null) >/dev/null 2>&1 &
-  killer=$!
+  # A daemon started by a post script may keep the output open: the tees get
+  # 2 s to finish (a read with a timeout on a FIFO nobody writes to is the wait).
+  for ((i = 0; i < 1000; i++)); do
+    kill -0 "$tee_out" 2>/dev/null || kill -0 "$tee_err" 2>/dev/null || break
+    read -r -t 0.002 _ <>"$WD_RUN/tick" || true
+  done
+  if [ "$i" = 1000 ]; then kill "$tee_out" "$tee_err" 2>/dev/null || true; fi
+  kill "$ctl" 2>/dev/null || true
   wait "$tee_out" "$tee_err" 2>/dev/null || true
-  kill "$killer" "$ctl" 2>/dev/null || true
   rm -rf -- "$WD_RUN"
   return "$rc"
 }

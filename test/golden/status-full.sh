@@ -1,9 +1,10 @@
-# wd 0.1.0: status script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 2592)"; exit; }
+# wd 0.1.0: status script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:d55439fc0c12e38e::
+WD_MARK=::wd:6c1fb0ee9765e03f::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222

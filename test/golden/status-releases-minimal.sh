@@ -1,9 +1,10 @@
-# wd 0.1.0: status script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 5492)"; exit; }
+# wd 0.1.0: status script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:8fd34a09379fd234::
+WD_MARK=::wd:c68084b41447bd1f::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -27,27 +28,49 @@ wd_fail() {
 # strategy: releases. deploy_to holds repo/ (a bare cache), releases/NAME/ (a
 # git worktree each, NAME = <UTC time>-<short sha>), shared/, current (a
 # symlink to releases/NAME) and .wd/ (history, lock, logs, the stack).
-# The live release's name, or nothing.
+# These helpers answer in variables, not on stdout: no subshell, and most of
+# them no process at all.
+# WD_LIVE: the live release's name (the release current leads to), or nothing.
 wd_live() {
-  local t
-  t=$(readlink -- "$WD_DEPLOY_TO/current" 2>/dev/null) || return 0
-  t=${t%/}
-  t=${t##*/}
-  if [ -n "$t" ] && [ -d "$WD_DEPLOY_TO/releases/$t" ]; then printf '%s' "$t"; fi
+  local c=$WD_DEPLOY_TO/current d top=
+  WD_LIVE=
+  [ -L "$c" ] || return 0
+  # Nearly always the release on top of the stack; else any of them.
+  if [ -f "$WD_DEPLOY_TO/.wd/stack" ]; then
+    wd_stack_read
+    if [ ${#WD_STACK[@]} -gt 0 ]; then top=${WD_STACK[-1]}; fi
+  fi
+  if [ -n "$top" ] && [ -d "$WD_DEPLOY_TO/releases/$top" ] && [ "$c" -ef "$WD_DEPLOY_TO/releases/$top" ]; then WD_LIVE=$top; return 0; fi
+  for d in "$WD_DEPLOY_TO"/releases/*; do
+    if [ -d "$d" ] && [ "$c" -ef "$d" ]; then WD_LIVE=${d##*/}; return 0; fi
+  done
 }
-# The releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
+# WD_STACK: the stack of releases that went live, the live one last.
+wd_stack_read() {
+  WD_STACK=()
+  if [ -f "$WD_DEPLOY_TO/.wd/stack" ]; then mapfile -t WD_STACK <"$WD_DEPLOY_TO/.wd/stack"; fi
+}
+# WD_RELEASES: the releases wd made, oldest first. Anything else in releases/ is never counted or pruned.
 wd_releases() {
-  local d n
+  local d n LC_COLLATE=C
+  WD_RELEASES=()
   for d in "$WD_DEPLOY_TO"/releases/*; do
     n=${d##*/}
-    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then printf '%s\n' "$n"; fi
-  done | LC_ALL=C sort
+    if [ -d "$d" ] && [ ! -L "$d" ] && [[ $n =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{7,40}$ ]]; then WD_RELEASES+=("$n"); fi
+  done
 }
-# A release's revision: its worktree's HEAD, else the sha in its name, as the cache knows it.
+# WD_REV: a release's revision: its worktree's HEAD (read from the file git
+# keeps it in, when it is a plain detached HEAD), else the sha in its name, as
+# the cache knows it.
 wd_release_rev() {
-  local d=$WD_DEPLOY_TO/releases/$1
-  if [ -e "$d/.git" ] && git -C "$d" rev-parse --verify -q HEAD 2>/dev/null; then return 0; fi
-  git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null || true
+  local d=$WD_DEPLOY_TO/releases/$1 g='' r=''
+  WD_REV=
+  if [ -f "$d/.git" ]; then read -r g <"$d/.git" || true; fi
+  case $g in "gitdir: /"*) g=${g#gitdir: } ;; "gitdir: "?*) g=$d/${g#gitdir: } ;; *) g= ;; esac
+  if [ -n "$g" ] && [ -f "$g/HEAD" ]; then read -r r <"$g/HEAD" || true; fi
+  if [[ $r =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]]; then WD_REV=$r; return 0; fi
+  if [ -e "$d/.git" ] && WD_REV=$(git -C "$d" rev-parse --verify -q HEAD 2>/dev/null); then return 0; fi
+  WD_REV=$(git -C "$WD_DEPLOY_TO/repo" rev-parse --verify -q "${1##*-}^{commit}" 2>/dev/null) || WD_REV=
 }
 wd_status_state() {
   local state=$1 lock line
@@ -81,12 +104,14 @@ wd_status() {
   fi
   cd -- "$WD_DEPLOY_TO"
   state=$WD_DEPLOY_TO/.wd
-  live=$(wd_live)
+  wd_live
+  live=$WD_LIVE
   rev=
-  if [ -n "$live" ]; then rev=$(wd_release_rev "$live"); fi
+  if [ -n "$live" ]; then wd_release_rev "$live"; rev=$WD_REV; fi
   wd_mark status strategy releases
   wd_mark status release "$live"
-  while IFS= read -r n; do kept+="$n/"; done < <(wd_releases)
+  wd_releases
+  for n in "${WD_RELEASES[@]}"; do kept+="$n/"; done
   wd_mark status releases "${kept%/}"
   wd_mark status revision "$rev"
   if [ -n "$rev" ]; then wd_mark status subject "$(git -C repo log -1 --format=%s "$rev" -- | tr -d '\r')"; fi
