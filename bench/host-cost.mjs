@@ -50,7 +50,16 @@ const AUTHOR = path.join(work, 'author');
 const HOME = path.join(work, 'home');
 fs.mkdirSync(HOME);
 // Nothing of the machine's own git configuration: every run sees the same git.
-const ENV = { PATH: process.env.PATH, HOME, LANG: 'C.UTF-8', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const ENV = {
+  PATH: process.env.PATH,
+  HOME,
+  LANG: 'C.UTF-8',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+};
 
 function git(a, cwd = work) {
   const r = spawnSync('git', a, { cwd, env: ENV, encoding: 'utf8' });
@@ -117,9 +126,9 @@ const PROBES = [
   [/^wd_job\(\) \{\n/m, "  trap 'wd_probe job:exit' EXIT\n  wd_probe job\n"],
   [/^wd_main\(\) \{\n/m, "  trap 'wd_probe main:exit' EXIT\n"],
   [/^\s*set -m\n\s*wd_body /m, null], // checked only: the body starts here
-  [/^  wd_prepare\n/m, '  wd_probe "run dir, tees, control reader"\n'],
-  [/^  wait "\$WD_BODY" \|\| rc=\$\?\n/m, '  wd_probe "history, log"\n'],
-  [/^  wait "\$job" \|\| rc=\$\?\n/m, '  wd_probe "teardown (and the tees)"\n'],
+  [/^ {2}wd_prepare\n/m, '  wd_probe "run dir, tees, control reader"\n'],
+  [/^ {2}wait "\$WD_BODY" \|\| rc=\$\?\n/m, '  wd_probe "history, log"\n'],
+  [/^ {2}wait "\$job" \|\| rc=\$\?\n/m, '  wd_probe "teardown (and the tees)"\n'],
 ];
 
 function instrument(text) {
@@ -151,7 +160,13 @@ function readProbes(file) {
     const sp1 = head.lastIndexOf(' ', sp2 - 1);
     const own = lines[i + 1].split(' ').map(secs);
     const kids = lines[i + 2].split(' ').map(secs);
-    out.push({ label: head.slice(0, sp1), t: Number(head.slice(sp1 + 1, sp2)), pid: Number(head.slice(sp2 + 1, sp3)), ppid: Number(head.slice(sp3 + 1)), cpu: own[0] + own[1] + kids[0] + kids[1] });
+    out.push({
+      label: head.slice(0, sp1),
+      t: Number(head.slice(sp1 + 1, sp2)),
+      pid: Number(head.slice(sp2 + 1, sp3)),
+      ppid: Number(head.slice(sp3 + 1)),
+      cpu: own[0] + own[1] + kids[0] + kids[1],
+    });
   }
   return out;
 }
@@ -162,12 +177,25 @@ function readProbes(file) {
 function runHost(text, { bash = ['-s'], input = text } = {}) {
   const probeDir = fs.mkdtempSync(path.join(work, 'probe-'));
   const timesFile = path.join(probeDir, 'total');
-  const r = spawnSync('unshare', ['-p', '-f', '--mount-proc', 'bash', '-c', 'bash "$@" >"$WD_PROBE_DIR/.out" 2>"$WD_PROBE_DIR/.err"; rc=$?; times >"$WD_PROBE_DIR/total"; read -r _ _ _ _ p _ </proc/loadavg; echo "$p" >>"$WD_PROBE_DIR/total"; exit $rc', 'wrap', ...bash], {
-    input,
-    cwd: HOME,
-    env: { ...ENV, WD_PROBE_DIR: probeDir },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'unshare',
+    [
+      '-p',
+      '-f',
+      '--mount-proc',
+      'bash',
+      '-c',
+      'bash "$@" >"$WD_PROBE_DIR/.out" 2>"$WD_PROBE_DIR/.err"; rc=$?; times >"$WD_PROBE_DIR/total"; read -r _ _ _ _ p _ </proc/loadavg; echo "$p" >>"$WD_PROBE_DIR/total"; exit $rc',
+      'wrap',
+      ...bash,
+    ],
+    {
+      input,
+      cwd: HOME,
+      env: { ...ENV, WD_PROBE_DIR: probeDir },
+      encoding: 'utf8',
+    },
+  );
   const stdout = fs.readFileSync(path.join(probeDir, '.out'), 'utf8');
   const stderr = fs.readFileSync(path.join(probeDir, '.err'), 'utf8');
   if (r.status !== 0) throw new Error(`host run failed (${r.status}): ${stderr}\n${stdout}`);
@@ -223,7 +251,8 @@ function parts(run) {
 
 // ---------------------------------------------------------------- scenarios
 
-const BUNDLE = (dir) => `cd ${dir} && git fetch origin +refs/heads/${BRANCH}:refs/remotes/origin/${BRANCH} && git checkout ${BRANCH} && git reset --hard origin/${BRANCH} && bash bin/post-deploy`;
+const BUNDLE = (dir) =>
+  `cd ${dir} && git fetch origin +refs/heads/${BRANCH}:refs/remotes/origin/${BRANCH} && git checkout ${BRANCH} && git reset --hard origin/${BRANCH} && bash bin/post-deploy`;
 
 function setupInPlace(name) {
   const dir = path.join(work, name);
@@ -319,7 +348,14 @@ const ms = (s) => (s * 1000).toFixed(1);
 
 const results = {};
 console.log(`# host cost per step: ${RUNS} runs per scenario after one warm-up; CPU = user + system, ms; processes = PIDs handed out (processes and threads)`);
-console.log(`# ${new Date().toISOString()}  load: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}  ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}  bash ${spawnSync('bash', ['-c', 'echo $BASH_VERSION'], { encoding: 'utf8' }).stdout.trim()}  ${git(['--version'])}`);
+console.log(
+  `# ${new Date().toISOString()}  load: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(
+      ' ',
+    )}  ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}  bash ${spawnSync('bash', ['-c', 'echo $BASH_VERSION'], { encoding: 'utf8' }).stdout.trim()}  ${git(['--version'])}`,
+);
 for (const [id, sc] of Object.entries(SCENARIOS)) {
   if (ONLY.length > 0 && !ONLY.includes(id)) continue;
   const s = sc.make();
@@ -349,7 +385,9 @@ for (const [id, sc] of Object.entries(SCENARIOS)) {
     totalMs: { median: median(totals) * 1000, mean: mean(totals) * 1000, min: Math.min(...totals) * 1000, max: Math.max(...totals) * 1000 },
     parts: [...table].map(([label, e]) => ({ label, cpuMs: mean(e.cpu) * 1000, processes: mean(e.n), runs: e.cpu.length })),
   };
-  console.log(`\n## ${sc.label} (${id}): total CPU ${ms(median(totals))} ms median (${ms(Math.min(...totals))}–${ms(Math.max(...totals))}), mean ${ms(mean(totals))}; processes ${median(procs)} median`);
+  console.log(
+    `\n## ${sc.label} (${id}): total CPU ${ms(median(totals))} ms median (${ms(Math.min(...totals))}–${ms(Math.max(...totals))}), mean ${ms(mean(totals))}; processes ${median(procs)} median`,
+  );
   if (runs[0].procs.length) {
     console.log('| part | CPU ms (mean) | processes (mean) | seen in runs |');
     console.log('| --- | ---: | ---: | ---: |');

@@ -30,7 +30,10 @@ export function buildScript(plan: HostPlan): BuiltScript {
   // strategy: releases has its own steps (src/releases.ts) around the same job.
   const releases = plan.strategy === 'releases';
   const parts = [
-    [`# wd ${VERSION}: ${plan.action} script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.`, '{'],
+    [
+      `# wd ${VERSION}: ${plan.action} script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.`,
+      '{',
+    ],
     [PREAMBLE],
     vars(plan),
     releases ? releaseVars(plan) : [],
@@ -531,7 +534,6 @@ wd_prune_logs() {
 }
 wd_main() {
   local rc=0 job tee_out tee_err ctl i d
-  exec 8<&0
   wd_prepare
   # A run killed before its cleanup leaves its directory; those older than a day go (rarely any).
   for d in "$WD_STATE"/run.*; do
@@ -552,6 +554,7 @@ wd_main() {
   job=$!
   set +m
   # The control channel: the rest of stdin. EOF (the client went away) changes nothing.
+  # Read as fd 0 itself: bash 5.2 crashes on exec N<&0 in text the loader line evals.
   (
     while IFS= read -r line; do
       [ "$line" = abort ] || continue
@@ -564,7 +567,7 @@ wd_main() {
         kill -- "$(<"$WD_RUN/lock.pid")" 2>/dev/null || true
       fi
     done
-  ) <&8 >/dev/null 2>&1 &
+  ) <&0 >/dev/null 2>&1 &
   ctl=$!
   wait "$job" || rc=$?
   # A daemon started by a post script may keep the output open: the tees get

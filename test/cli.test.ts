@@ -129,10 +129,10 @@ test('--dry-run prints the script and touches nothing', async () => {
   assert.is(r.stderr, '');
   assert.match(
     r.stdout,
-    /^# ---- deploy@web1 ----\n# wd [\d.]+: deploy script, run as 'bash -s' with this text on stdin\. Values are only in the quoted assignments below\.\n\{\nset -euo pipefail\n/,
+    /^# ---- deploy@web1 ----\n\[ -n "\$\{BASH_SOURCE\[0\]-\}" \] \|\| \{ eval "\$\(head -c \d+\)"; exit; \}\n# wd [\d.]+: deploy script, run as 'bash -s' with this text on stdin \(the line above reads the rest at once\)\. Values are only in the quoted assignments below\.\n\{\nset -euo pipefail\n/,
   );
   assert.match(r.stdout, '\n# ---- deploy@web2 ----\n');
-  assert.match(r.stdout, '  wd_sync "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" deploy_to\n');
+  assert.match(r.stdout, '  wd_sync "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" deploy_to "$WD_PREVIOUS_REVISION"\n');
 });
 
 test('--json: one object on stdout, host output on stderr', async () => {

@@ -1,10 +1,10 @@
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 19064)"; exit; }
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 19138)"; exit; }
 # wd 0.1.0: rollback script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:db8160f68a8f2767::
+WD_MARK=::wd:6b35ed4d47669e11::
 export WD_COMMAND=rollback
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -372,7 +372,6 @@ wd_prune_logs() {
 }
 wd_main() {
   local rc=0 job tee_out tee_err ctl i d
-  exec 8<&0
   wd_prepare
   # A run killed before its cleanup leaves its directory; those older than a day go (rarely any).
   for d in "$WD_STATE"/run.*; do
@@ -393,6 +392,7 @@ wd_main() {
   job=$!
   set +m
   # The control channel: the rest of stdin. EOF (the client went away) changes nothing.
+  # Read as fd 0 itself: bash 5.2 crashes on exec N<&0 in text the loader line evals.
   (
     while IFS= read -r line; do
       [ "$line" = abort ] || continue
@@ -405,7 +405,7 @@ wd_main() {
         kill -- "$(<"$WD_RUN/lock.pid")" 2>/dev/null || true
       fi
     done
-  ) <&8 >/dev/null 2>&1 &
+  ) <&0 >/dev/null 2>&1 &
   ctl=$!
   wait "$job" || rc=$?
   # A daemon started by a post script may keep the output open: the tees get
