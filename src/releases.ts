@@ -380,7 +380,8 @@ wd_prune() {
       for n in "\${WD_STACK[@]}"; do
         if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then kept+=("$n"); fi
       done
-      wd_stack_write "\${kept[@]: -100}"
+      # (\${kept[@]: -100} would be empty below 100 entries.)
+      wd_stack_write "\${kept[@]:\${#kept[@]} > 100 ? \${#kept[@]} - 100 : 0}"
     fi
   fi
 }`;

@@ -4,7 +4,7 @@
 // history. Real git, real bash, real flock.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { git } from '../helpers/git.js';
 import { BY, headOf, history, holdLock, localProject, lockHeld, logs, show, waitFor, WAIT_FOR_GO } from '../helpers/ops.js';
@@ -94,6 +94,45 @@ test('history is bounded to the last 1000 lines', async () => {
   assert.is(h.length, 1000);
   assert.equal(h[0]![8], '201s');
   assert.equal(h[999]!.slice(1, 4), [BY, VERSION, 'deploy']);
+});
+
+test('history: 999 lines grow to 1000 and lose nothing; at 1000 the oldest line goes (the file is rewritten only past the bound)', async () => {
+  const p = localProject();
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  const old = (n: number): string => Array.from({ length: n }, (_, i) => `2020-01-01T00:00:00Z\told@x\t0.0.1\tdeploy\tmain\t-\t-\tok\t${i}s`).join('\n') + '\n';
+  const file = join(p.state, 'history');
+  writeFileSync(file, old(999));
+  const inode = statSync(file).ino;
+  assert.is((await p.wd(['deploy', 'prod'])).code, 0);
+  let h = history(p.state);
+  assert.is(h.length, 1000);
+  assert.equal(h[0]![8], '0s');
+  assert.is(statSync(file).ino, inode, 'within the bound the history is only appended to');
+  assert.is((await p.wd(['deploy', 'prod'])).code, 0);
+  h = history(p.state);
+  assert.is(h.length, 1000);
+  assert.equal(h[0]![8], '1s');
+  assert.equal(h[999]!.slice(1, 4), [BY, VERSION, 'deploy']);
+});
+
+test("logs: the newest 20 by name (the run's start time), whatever their mtimes say", async () => {
+  const p = localProject();
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  // Old runs' logs touched later (a copy, a backup restore): their names still say when they ran.
+  const future = new Date(Date.now() + 3600_000);
+  for (let i = 0; i < 25; i++) {
+    const f = join(p.state, 'logs', `2020-01-01T0000${String(i).padStart(2, '0')}Z-deploy-old${i}.log`);
+    writeFileSync(f, 'old\n');
+    utimesSync(f, future, future);
+  }
+  assert.is((await p.wd(['deploy', 'prod'])).code, 0);
+  const after = logs(p.state).map((l) => basename(l));
+  assert.is(after.length, 20);
+  assert.equal(after.filter((l) => !l.includes('-old')).length, 2, 'the setup and the deploy logs are kept');
+  assert.equal(
+    after.filter((l) => l.includes('-old')),
+    Array.from({ length: 18 }, (_, i) => `2020-01-01T0000${String(i + 7).padStart(2, '0')}Z-deploy-old${i + 7}.log`),
+  );
 });
 
 test('logs: one per run even for runs within the same second; the newest 20 are kept', async () => {

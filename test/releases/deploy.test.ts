@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { Ajv } from 'ajv';
@@ -276,6 +276,44 @@ test('pruning keeps exactly keep_releases, and never the live release nor the on
   mkdirSync(join(p.app, 'releases', 'keep me'));
   await deploy();
   assert.ok(existsSync(join(p.app, 'releases', 'keep me')));
+});
+
+test('the stack is rewritten only when a release was pruned or it outgrew 100 lines; otherwise only appended to', async () => {
+  const p = project({ keep_releases: 5 });
+  ok(await p.wd('setup', 'prod'));
+  const stack = join(p.app, '.wd', 'stack');
+  const inode = statSync(stack).ino;
+  p.origin.commit('main', { 'app.txt': 'v2\n' });
+  ok(await p.wd('deploy', 'prod'));
+  assert.is(statSync(stack).ino, inode, 'nothing pruned: the stack was appended to, not rewritten');
+  const [first, second] = lines(read(stack));
+  assert.equal(releases(p.app), [first, second]);
+  // 152 lines, ten of them releases that are gone, the live release on top: the next deploy keeps
+  // the newest 100 of those still kept.
+  writeFileSync(stack, `${`${first}\n`.repeat(140)}${'20200101T000000Z-0000000\n'.repeat(10)}${first}\n${second}\n`);
+  p.origin.commit('main', { 'app.txt': 'v3\n' });
+  ok(await p.wd('deploy', 'prod'));
+  const after = lines(read(stack));
+  assert.is(after.length, 100);
+  assert.equal(after.slice(-3), [first, second, live(p.app).slice('releases/'.length)]);
+  assert.not.ok(after.includes('20200101T000000Z-0000000'));
+});
+
+test('the live release is the one current leads to, also through an absolute link the stack does not know', async () => {
+  const p = project();
+  ok(await p.wd('setup', 'prod'));
+  for (const v of ['v2', 'v3']) {
+    p.origin.commit('main', { 'app.txt': `${v}\n` });
+    ok(await p.wd('deploy', 'prod'));
+  }
+  const [r1, r2] = releases(p.app);
+  rmSync(join(p.app, 'current'));
+  symlinkSync(join(p.app, 'releases', r2!), join(p.app, 'current'));
+  writeFileSync(join(p.app, '.wd', 'stack'), '');
+  const r = await p.wd('rollback', 'prod');
+  ok(r);
+  assert.match(r.stderr, `does not say which release was live before ${r2}; going back to the newest older one, ${r1}`);
+  assert.is(live(p.app), `releases/${r1}`);
 });
 
 test('rollback switches current back one release at a time, without git work, and runs post_deploy_script with WD_ROLLBACK=1', async () => {
