@@ -50,7 +50,10 @@ export function whoAmI(env: NodeJS.ProcessEnv): string {
   return `${user}@${hostname()}`.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
-export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
+/** What of the options decides how a host runs; the library's deploy() passes the same. */
+export type RunOptions = Pick<Options, 'debug' | 'check' | 'force' | 'timeout' | 'waitLock' | 'connectTimeout' | 'history' | 'rev'>;
+
+export function runFlags(opts: RunOptions, env: EnvConfig, io: Pick<Io, 'env'>): RunFlags {
   return {
     debug: opts.debug,
     check: opts.check,
