@@ -5,7 +5,7 @@
 // script runs locally as the host runs it (`bash -s`, the text on a pipe),
 // against a local origin with the bench's app (60 files, bin/post-deploy).
 //
-//   node bench/host-cost.mjs [--runs 20] [--only inplace-nochange,...] [--json FILE]
+//   node bench/host-cost.mjs [--runs 20] [--only inplace-nochange,...] [--json FILE] [--dist DIR]
 //
 // How a step is measured: the harness adds a probe to a copy of the script
 // (never to the product): every wd_step, the job's and the body's start and
@@ -26,7 +26,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const dist = (m) => import(path.join(ROOT, 'dist', m));
+// --dist DIR: the scripts of another build (say, an older commit's), for a before/after on one machine.
+const DIST = (() => {
+  const i = process.argv.indexOf('--dist');
+  return i >= 0 ? path.resolve(process.argv[i + 1]) : path.join(ROOT, 'dist');
+})();
+const dist = (m) => import(path.join(DIST, m));
 const { configFromSource } = await dist('config.js');
 const { DEFAULT_RUN, planHosts } = await dist('plan.js');
 const { buildScript } = await dist('script.js');
@@ -350,6 +355,7 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (s) => (s * 1000).toFixed(1);
 
 const results = {};
+console.log(`# scripts from ${path.relative(process.cwd(), DIST) || '.'}`);
 console.log(`# host cost per step: ${RUNS} runs per scenario after one warm-up; CPU = user + system, ms; processes = PIDs handed out (processes and threads)`);
 console.log(
   `# ${new Date().toISOString()}  load: ${os
