@@ -1,10 +1,10 @@
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 29367)"; exit; }
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 29464)"; exit; }
 # wd 0.1.0: setup script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:61361dcdf4216379::
+WD_MARK=::wd:fb4e9bf3481fb45e::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -429,7 +429,8 @@ wd_prune() {
       for n in "${WD_STACK[@]}"; do
         if [ -d "$WD_DEPLOY_TO/releases/$n" ]; then kept+=("$n"); fi
       done
-      wd_stack_write "${kept[@]: -100}"
+      # (${kept[@]: -100} would be empty below 100 entries.)
+      wd_stack_write "${kept[@]:${#kept[@]} > 100 ? ${#kept[@]} - 100 : 0}"
     fi
   fi
 }
