@@ -49,19 +49,25 @@ export function onCalendar(sec: number): string {
   return h === 1 ? '*-*-* *:00:00' : h === 24 ? '*-*-* 00:00:00' : `*-*-* 00/${h}:00:00`;
 }
 
-/**
- * The name of a host's pull units and crontab entry: `wd-pull-<env>-<hash>`.
- * The environment part is only for people (letters, digits, '-'); the hash of
- * the environment and deploy_to as configured makes it unique and is the only
- * thing matched, so no user text needs quoting in a unit name.
- */
-export function pullId(environment: string, deployTo: string): string {
+/** The readable part of a pull id: the environment's letters and digits, then '-' (or nothing). */
+export function pullSlug(environment: string): string {
   const slug = environment
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 32)
     .replace(/-+$/, '');
-  const hash = createHash('sha256').update(`${environment}\0${deployTo}`).digest('hex').slice(0, 12);
-  return `wd-pull-${slug ? `${slug}-` : ''}${hash}`;
+  return slug ? `${slug}-` : '';
+}
+
+/**
+ * The name of a host's pull units and crontab entry: `wd-pull-<env>-<hash>`,
+ * made on the host (the installer computes the same). The environment part is
+ * only for people; the hash of the environment and deploy_to's absolute path
+ * there makes it unique per checkout and is what is matched, so no user text
+ * needs quoting in a unit name.
+ */
+export function pullId(environment: string, absDeployTo: string): string {
+  const hash = createHash('sha256').update(`${environment}\0${absDeployTo}`).digest('hex').slice(0, 12);
+  return `wd-pull-${pullSlug(environment)}${hash}`;
 }

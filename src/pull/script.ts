@@ -15,7 +15,7 @@ import type { HostPlan } from '../plan.js';
 import { quote, quotePath } from '../quote.js';
 import { buildScript, type BuiltScript } from '../script.js';
 import { VERSION } from '../version.js';
-import { cronTimes, everyText, onCalendar, pullId } from './schedule.js';
+import { cronTimes, everyText, onCalendar, pullSlug } from './schedule.js';
 
 export type PullAction = 'install' | 'uninstall' | 'status';
 
@@ -96,7 +96,6 @@ export interface PullScriptOptions {
 
 /** The script `wd pull install|uninstall|status` runs on one host. */
 export function pullScript(plan: HostPlan, action: PullAction, o: PullScriptOptions = {}): BuiltScript {
-  const id = pullId(plan.environment, plan.deployTo);
   const L = [
     `# wd ${VERSION}: pull ${action} script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.`,
     '{',
@@ -104,13 +103,13 @@ export function pullScript(plan: HostPlan, action: PullAction, o: PullScriptOpti
     `WD_MARK=::wd:${TOKEN_PLACEHOLDER}::`,
     `WD_DEPLOY_TO=${quotePath(plan.deployTo)}`,
     `WD_STRATEGY=${quote(plan.strategy)}`,
-    `WD_PULL_ID=${quote(id)}`,
+    `WD_ENVIRONMENT=${quote(plan.environment)}`,
+    `WD_PULL_SLUG=${quote(pullSlug(plan.environment))}`,
   ];
   if (action === 'install') {
     const every = o.every ?? 300;
     const deploy = pulledDeploy(plan);
     L.push(
-      `WD_ENVIRONMENT=${quote(plan.environment)}`,
       `WD_PULL_EVERY=${every}`,
       `WD_PULL_EVERY_TEXT=${quote(everyText(every))}`,
       `WD_PULL_CRON=${quote(cronTimes(every))}`,
@@ -141,11 +140,23 @@ wd_fail() {
   wd_mark reason "$*"
   exit 1
 }
+# deploy_to as an absolute path: relative is under the login directory.
+wd_pull_abs() {
+  case $WD_DEPLOY_TO in /*) printf '%s' "$WD_DEPLOY_TO" ;; *) printf '%s/%s' "$PWD" "$WD_DEPLOY_TO" ;; esac
+}
+# The name of the units and the crontab entry: wd-pull-<env>-<hash>, the hash
+# of the environment and deploy_to, so one per checkout, and no user text in it
+# but the environment's letters and digits.
+wd_pull_id() {
+  local h
+  h=$(printf '%s\\0%s' "$WD_ENVIRONMENT" "$(wd_pull_abs)" | sha256sum)
+  printf 'wd-pull-%s%s' "$WD_PULL_SLUG" "\${h:0:12}"
+}
 # deploy_to's state directory, where its deploys keep history, lock and logs
 # (in place: <git dir>/wd; releases: deploy_to/.wd); empty when not set up.
 wd_pull_state() {
-  local d=$WD_DEPLOY_TO
-  case $d in /*) ;; *) d=$PWD/$d ;; esac
+  local d
+  d=$(wd_pull_abs)
   if [ "$WD_STRATEGY" = releases ]; then
     if [ -d "$d/releases" ] && [ -e "$d/repo" ]; then printf '%s/.wd' "$d"; fi
   elif [ -e "$d/.git" ]; then
@@ -173,6 +184,15 @@ wd_pull_scheduler() {
   fi
 }
 wd_crontab() { crontab -l 2>/dev/null || true; }
+# Edits of a crontab read, change and write it back: two at once (two deploys
+# of one login on one machine) would lose one. There is no per-user file to
+# lock that every login may open, so the lock is on the crontab program itself.
+wd_crontab_lock() {
+  local c
+  c=$(command -v crontab) || return 0
+  exec 6<"$c"
+  if command -v flock >/dev/null 2>&1; then flock -w 30 6 || true; fi
+}
 # Take out the schedules of these ids (the configured one, and one an earlier
 # install recorded); say what went.
 wd_pull_unschedule() {
@@ -207,7 +227,8 @@ wd_pull_recorded_id() {
   IFS= read -r line <"$f" || true
   IFS=$'\\t' read -r _ _ line _ <<<"$line" || true
   case $line in wd-pull-*) printf '%s' "$line" ;; esac
-}`;
+}
+WD_PULL_ID=$(wd_pull_id)`;
 
 const INSTALL = `# A word for a unit's ExecStart=: double-quoted, backslashes and quotes
 # escaped, systemd's specifier (%) and variable ($) signs doubled.
@@ -234,13 +255,14 @@ wd_pull_install() {
   dir=$state/pull
   case $dir in *[[:cntrl:]]*) wd_fail "the state directory $dir has a control character (a newline?) in its name, which a crontab line or a systemd unit cannot hold; set deploy_to to a plainer path" ;; esac
   sched=$(wd_pull_scheduler)
-  [ -n "$sched" ] || wd_fail "neither systemd nor cron runs on this host, so nothing can start the pulls; install cron (e.g. apt-get install cron) and run 'wd pull install $WD_ENVIRONMENT' again"
+  [ -n "$sched" ] || wd_fail "neither systemd nor crontab is available on this host, so nothing can start the pulls; install cron (e.g. apt-get install cron) and run 'wd pull install $WD_ENVIRONMENT' again"
   bash_path=$(command -v bash)
   user=$(id -un)
   old=$(wd_pull_recorded_id "$state")
   # A re-install replaces everything: the old schedule goes first (also one an
   # earlier install made under another id, or with the other scheduler).
   if [ "$old" = "$WD_PULL_ID" ]; then old=; fi
+  wd_crontab_lock
   wd_pull_unschedule "$WD_PULL_ID" \${old:+"$old"} >/dev/null
   (umask 077 && mkdir -p -- "$dir")
   wd_pull_files "$dir"
@@ -256,9 +278,9 @@ wd_pull_install() {
       "RandomizedDelaySec=$WD_PULL_EVERY" 'AccuracySec=1s' '' '[Install]' 'WantedBy=timers.target' >"$unit_dir/$WD_PULL_ID.timer.tmp"
     mv -f -- "$unit_dir/$WD_PULL_ID.service.tmp" "$unit_dir/$WD_PULL_ID.service"
     mv -f -- "$unit_dir/$WD_PULL_ID.timer.tmp" "$unit_dir/$WD_PULL_ID.timer"
-    wd_systemctl daemon-reload
-    wd_systemctl enable "$WD_PULL_ID.timer" >/dev/null 2>&1
-    wd_systemctl restart "$WD_PULL_ID.timer"
+    wd_systemctl daemon-reload || wd_fail "systemctl daemon-reload failed (its message is above); the units are in $unit_dir"
+    wd_systemctl enable "$WD_PULL_ID.timer" >/dev/null 2>&1 || wd_fail "could not enable $unit_dir/$WD_PULL_ID.timer (systemctl enable failed)"
+    wd_systemctl restart "$WD_PULL_ID.timer" || wd_fail "could not start $unit_dir/$WD_PULL_ID.timer (systemctl's message is above)"
     if [ "$(id -u)" = 0 ]; then sched=systemd-system; else sched=systemd-user; fi
     echo "Installed the systemd timer $unit_dir/$WD_PULL_ID.timer: every $WD_PULL_EVERY_TEXT, each run a random 0-\${WD_PULL_EVERY}s late."
     if [ "$sched" = systemd-user ] && [ ! -e "/var/lib/systemd/linger/$user" ]; then
@@ -284,6 +306,7 @@ const UNINSTALL = `wd_pull_uninstall() {
   old=
   if [ -n "$state" ]; then old=$(wd_pull_recorded_id "$state"); fi
   if [ "$old" = "$WD_PULL_ID" ]; then old=; fi
+  wd_crontab_lock
   said=$(wd_pull_unschedule "$WD_PULL_ID" \${old:+"$old"})
   if [ -n "$said" ]; then printf '%s\\n' "$said"; fi
   if [ -n "$state" ] && [ -e "$state/pull" ]; then

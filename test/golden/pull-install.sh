@@ -1,11 +1,11 @@
 # wd 0.1.0: pull install script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:5daf2169a32d1fb4::
+WD_MARK=::wd:daf9da6d45635ad4::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
-WD_PULL_ID=wd-pull-prod-0c0259d28af9
 WD_ENVIRONMENT=prod
+WD_PULL_SLUG=prod-
 WD_PULL_EVERY=600
 WD_PULL_EVERY_TEXT=10m
 WD_PULL_CRON='*/10 * * * *'
@@ -17,11 +17,23 @@ wd_fail() {
   wd_mark reason "$*"
   exit 1
 }
+# deploy_to as an absolute path: relative is under the login directory.
+wd_pull_abs() {
+  case $WD_DEPLOY_TO in /*) printf '%s' "$WD_DEPLOY_TO" ;; *) printf '%s/%s' "$PWD" "$WD_DEPLOY_TO" ;; esac
+}
+# The name of the units and the crontab entry: wd-pull-<env>-<hash>, the hash
+# of the environment and deploy_to, so one per checkout, and no user text in it
+# but the environment's letters and digits.
+wd_pull_id() {
+  local h
+  h=$(printf '%s\0%s' "$WD_ENVIRONMENT" "$(wd_pull_abs)" | sha256sum)
+  printf 'wd-pull-%s%s' "$WD_PULL_SLUG" "${h:0:12}"
+}
 # deploy_to's state directory, where its deploys keep history, lock and logs
 # (in place: <git dir>/wd; releases: deploy_to/.wd); empty when not set up.
 wd_pull_state() {
-  local d=$WD_DEPLOY_TO
-  case $d in /*) ;; *) d=$PWD/$d ;; esac
+  local d
+  d=$(wd_pull_abs)
   if [ "$WD_STRATEGY" = releases ]; then
     if [ -d "$d/releases" ] && [ -e "$d/repo" ]; then printf '%s/.wd' "$d"; fi
   elif [ -e "$d/.git" ]; then
@@ -49,6 +61,15 @@ wd_pull_scheduler() {
   fi
 }
 wd_crontab() { crontab -l 2>/dev/null || true; }
+# Edits of a crontab read, change and write it back: two at once (two deploys
+# of one login on one machine) would lose one. There is no per-user file to
+# lock that every login may open, so the lock is on the crontab program itself.
+wd_crontab_lock() {
+  local c
+  c=$(command -v crontab) || return 0
+  exec 6<"$c"
+  if command -v flock >/dev/null 2>&1; then flock -w 30 6 || true; fi
+}
 # Take out the schedules of these ids (the configured one, and one an earlier
 # install recorded); say what went.
 wd_pull_unschedule() {
@@ -84,6 +105,7 @@ wd_pull_recorded_id() {
   IFS=$'\t' read -r _ _ line _ <<<"$line" || true
   case $line in wd-pull-*) printf '%s' "$line" ;; esac
 }
+WD_PULL_ID=$(wd_pull_id)
 # A word for a unit's ExecStart=: double-quoted, backslashes and quotes
 # escaped, systemd's specifier (%) and variable ($) signs doubled.
 wd_sd_word() {
@@ -109,13 +131,14 @@ wd_pull_install() {
   dir=$state/pull
   case $dir in *[[:cntrl:]]*) wd_fail "the state directory $dir has a control character (a newline?) in its name, which a crontab line or a systemd unit cannot hold; set deploy_to to a plainer path" ;; esac
   sched=$(wd_pull_scheduler)
-  [ -n "$sched" ] || wd_fail "neither systemd nor cron runs on this host, so nothing can start the pulls; install cron (e.g. apt-get install cron) and run 'wd pull install $WD_ENVIRONMENT' again"
+  [ -n "$sched" ] || wd_fail "neither systemd nor crontab is available on this host, so nothing can start the pulls; install cron (e.g. apt-get install cron) and run 'wd pull install $WD_ENVIRONMENT' again"
   bash_path=$(command -v bash)
   user=$(id -un)
   old=$(wd_pull_recorded_id "$state")
   # A re-install replaces everything: the old schedule goes first (also one an
   # earlier install made under another id, or with the other scheduler).
   if [ "$old" = "$WD_PULL_ID" ]; then old=; fi
+  wd_crontab_lock
   wd_pull_unschedule "$WD_PULL_ID" ${old:+"$old"} >/dev/null
   (umask 077 && mkdir -p -- "$dir")
   wd_pull_files "$dir"
@@ -131,9 +154,9 @@ wd_pull_install() {
       "RandomizedDelaySec=$WD_PULL_EVERY" 'AccuracySec=1s' '' '[Install]' 'WantedBy=timers.target' >"$unit_dir/$WD_PULL_ID.timer.tmp"
     mv -f -- "$unit_dir/$WD_PULL_ID.service.tmp" "$unit_dir/$WD_PULL_ID.service"
     mv -f -- "$unit_dir/$WD_PULL_ID.timer.tmp" "$unit_dir/$WD_PULL_ID.timer"
-    wd_systemctl daemon-reload
-    wd_systemctl enable "$WD_PULL_ID.timer" >/dev/null 2>&1
-    wd_systemctl restart "$WD_PULL_ID.timer"
+    wd_systemctl daemon-reload || wd_fail "systemctl daemon-reload failed (its message is above); the units are in $unit_dir"
+    wd_systemctl enable "$WD_PULL_ID.timer" >/dev/null 2>&1 || wd_fail "could not enable $unit_dir/$WD_PULL_ID.timer (systemctl enable failed)"
+    wd_systemctl restart "$WD_PULL_ID.timer" || wd_fail "could not start $unit_dir/$WD_PULL_ID.timer (systemctl's message is above)"
     if [ "$(id -u)" = 0 ]; then sched=systemd-system; else sched=systemd-user; fi
     echo "Installed the systemd timer $unit_dir/$WD_PULL_ID.timer: every $WD_PULL_EVERY_TEXT, each run a random 0-${WD_PULL_EVERY}s late."
     if [ "$sched" = systemd-user ] && [ ! -e "/var/lib/systemd/linger/$user" ]; then

@@ -1,21 +1,34 @@
 # wd 0.1.0: pull uninstall script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:2bbb7d9271c3377b::
+WD_MARK=::wd:2d6f7eb71334a6cd::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
-WD_PULL_ID=wd-pull-prod-0c0259d28af9
+WD_ENVIRONMENT=prod
+WD_PULL_SLUG=prod-
 wd_mark() { printf '%s %s\n' "$WD_MARK" "$*"; }
 wd_fail() {
   printf 'wd: %s\n' "$*" >&2
   wd_mark reason "$*"
   exit 1
 }
+# deploy_to as an absolute path: relative is under the login directory.
+wd_pull_abs() {
+  case $WD_DEPLOY_TO in /*) printf '%s' "$WD_DEPLOY_TO" ;; *) printf '%s/%s' "$PWD" "$WD_DEPLOY_TO" ;; esac
+}
+# The name of the units and the crontab entry: wd-pull-<env>-<hash>, the hash
+# of the environment and deploy_to, so one per checkout, and no user text in it
+# but the environment's letters and digits.
+wd_pull_id() {
+  local h
+  h=$(printf '%s\0%s' "$WD_ENVIRONMENT" "$(wd_pull_abs)" | sha256sum)
+  printf 'wd-pull-%s%s' "$WD_PULL_SLUG" "${h:0:12}"
+}
 # deploy_to's state directory, where its deploys keep history, lock and logs
 # (in place: <git dir>/wd; releases: deploy_to/.wd); empty when not set up.
 wd_pull_state() {
-  local d=$WD_DEPLOY_TO
-  case $d in /*) ;; *) d=$PWD/$d ;; esac
+  local d
+  d=$(wd_pull_abs)
   if [ "$WD_STRATEGY" = releases ]; then
     if [ -d "$d/releases" ] && [ -e "$d/repo" ]; then printf '%s/.wd' "$d"; fi
   elif [ -e "$d/.git" ]; then
@@ -43,6 +56,15 @@ wd_pull_scheduler() {
   fi
 }
 wd_crontab() { crontab -l 2>/dev/null || true; }
+# Edits of a crontab read, change and write it back: two at once (two deploys
+# of one login on one machine) would lose one. There is no per-user file to
+# lock that every login may open, so the lock is on the crontab program itself.
+wd_crontab_lock() {
+  local c
+  c=$(command -v crontab) || return 0
+  exec 6<"$c"
+  if command -v flock >/dev/null 2>&1; then flock -w 30 6 || true; fi
+}
 # Take out the schedules of these ids (the configured one, and one an earlier
 # install recorded); say what went.
 wd_pull_unschedule() {
@@ -78,12 +100,14 @@ wd_pull_recorded_id() {
   IFS=$'\t' read -r _ _ line _ <<<"$line" || true
   case $line in wd-pull-*) printf '%s' "$line" ;; esac
 }
+WD_PULL_ID=$(wd_pull_id)
 wd_pull_uninstall() {
   local state old said
   state=$(wd_pull_state)
   old=
   if [ -n "$state" ]; then old=$(wd_pull_recorded_id "$state"); fi
   if [ "$old" = "$WD_PULL_ID" ]; then old=; fi
+  wd_crontab_lock
   said=$(wd_pull_unschedule "$WD_PULL_ID" ${old:+"$old"})
   if [ -n "$said" ]; then printf '%s\n' "$said"; fi
   if [ -n "$state" ] && [ -e "$state/pull" ]; then
