@@ -81,7 +81,13 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: [...RUN, 'pull'],
     help: "seconds the whole script may run on a host (default: the config's timeout, else none; pull install: each pulled deploy's)",
   },
-  { name: 'connect-timeout', type: 'string', value: 'S', commands: [...RUN, 'pull'], help: "seconds to connect to a host (default: the config's connect_timeout, else 20)" },
+  {
+    name: 'connect-timeout',
+    type: 'string',
+    value: 'S',
+    commands: [...RUN, 'pull'],
+    help: "seconds to connect to a host (default: the config's connect_timeout, else 20)",
+  },
   {
     name: 'batch',
     type: 'string',

@@ -33,7 +33,9 @@ export async function runPull(opts: Options, io: Io): Promise<number> {
     if (opts.json) {
       const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
       io.stdout.write(JSON.stringify({ version: VERSION, command, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');
-    } else plans.forEach((p, i) => io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`));
+    } else {
+      for (const [i, p] of plans.entries()) io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`);
+    }
     return 0;
   }
   const started = io.now();

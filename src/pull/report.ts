@@ -57,7 +57,14 @@ export function pullHostStatus(r: HostResult): PullHostStatus {
     reachable: true,
     setUp: true,
     pull: scheduled !== '',
-    scheduler: scheduled === '' ? null : scheduled === 'cron' ? 'cron' : s[0]?.startsWith('systemd') ? `${s[0]}${scheduled.includes('not active') ? ' (timer not active)' : ''}` : scheduled,
+    scheduler:
+      scheduled === ''
+        ? null
+        : scheduled === 'cron'
+          ? 'cron'
+          : s[0]?.startsWith('systemd')
+            ? `${s[0]}${scheduled.includes('not active') ? ' (timer not active)' : ''}`
+            : scheduled,
     every: s[1] && /^[0-9]+$/.test(s[1]) ? Number(s[1]) : null,
     installedAt: s[3] || null,
     installedBy: s[4] || null,
@@ -127,7 +134,9 @@ export function pullSummary(sub: PullSubcommand, results: readonly HostResult[],
   }
   const ok = results.filter((r) => r.ok).length;
   const bad = results.length - ok;
-  lines.push(`Total: ${plural(results.length, 'host', 'hosts')}, ${ok} ${sub === 'install' ? 'installed' : 'uninstalled'}, ${plural(bad, 'failure', 'failures')}.`);
+  lines.push(
+    `Total: ${plural(results.length, 'host', 'hosts')}, ${ok} ${sub === 'install' ? 'installed' : 'uninstalled'}, ${plural(bad, 'failure', 'failures')}.`,
+  );
   return lines.join('\n') + '\n';
 }
 

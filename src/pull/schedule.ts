@@ -18,10 +18,13 @@ export function parseEvery(value: string): number {
   const valid = `one that divides an hour or a day evenly: ${MINUTES.map((n) => `${n}m`).join(', ')}, ${HOURS.map((n) => `${n}h`).join(', ')} (or the same in s)`;
   if (!m) throw new UsageError(`--every '${value}' is not an interval: write a number and s, m or h, e.g. --every 5m; ${valid}.`);
   const sec = Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
-  if (sec % 60 !== 0 || sec < 60) throw new UsageError(`--every '${value}': pulls run on whole minutes (cron can do no finer), so the shortest is 1m; use ${valid}.`);
+  if (sec % 60 !== 0 || sec < 60)
+    throw new UsageError(`--every '${value}': pulls run on whole minutes (cron can do no finer), so the shortest is 1m; use ${valid}.`);
   const min = sec / 60;
   if (min < 60 ? !MINUTES.includes(min) : min % 60 !== 0 || !HOURS.includes(min / 60)) {
-    throw new UsageError(`--every '${value}' does not divide ${min < 60 ? 'an hour' : 'a day'} evenly, so runs would not be the same time apart; use ${valid}.`);
+    throw new UsageError(
+      `--every '${value}' does not divide ${min < 60 ? 'an hour' : 'a day'} evenly, so runs would not be the same time apart; use ${valid}.`,
+    );
   }
   return sec;
 }

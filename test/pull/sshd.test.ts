@@ -123,7 +123,10 @@ t('install: every host at once, one connection each; exact crontab lines and fil
     assert.ok(r.stdout.includes(`${h.name} | Pull mode is on: ${dir}/run.sh deploys ${h.home}/p1 when its branch moves.\n`), show(r));
     assert.match(r.stdout, new RegExp(`^  ${esc(h.name)} => installed: cron, every 10m \\(\\d+\\.\\ds\\)$`, 'm'));
     assert.equal(readdirSync(dir).sort(), ['deploy.sh', 'path', 'run.sh', 'schedule']);
-    assert.match(readFileSync(join(dir, 'schedule'), 'utf8'), new RegExp(`^cron\\t600\\t${idOf(h)}\\t\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\t${esc(`${WD_ENV.USER}@`)}[^\\t]+\\n$`));
+    assert.match(
+      readFileSync(join(dir, 'schedule'), 'utf8'),
+      new RegExp(`^cron\\t600\\t${idOf(h)}\\t\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\t${esc(`${WD_ENV.USER}@`)}[^\\t]+\\n$`),
+    );
     // deploy.sh is the deploy script with --check, by pull@host, for this host.
     const deploy = readFileSync(join(dir, 'deploy.sh'), 'utf8');
     assert.match(deploy, `\nWD_BY=${BY}\n`);
@@ -212,7 +215,13 @@ t('the installed entry, run as cron runs it: skips, deploys a new commit, refuse
     await waitFor(() => existsSync(`${h.home}/p2.started`), 'the pulled deploy to reach its post script');
     const push = await wd(['deploy', 'prod', '-p', file]);
     assert.is(push.code, 1, show(push));
-    assert.match(push.stdout, new RegExp(`^  ${esc(h.name)} => failed: locked by another run \\(${esc(BY)} deploy \\S+ pid \\d+\\); try again later, or queue with --wait-lock SECONDS`, 'm'));
+    assert.match(
+      push.stdout,
+      new RegExp(
+        `^  ${esc(h.name)} => failed: locked by another run \\(${esc(BY)} deploy \\S+ pid \\d+\\); try again later, or queue with --wait-lock SECONDS`,
+        'm',
+      ),
+    );
     // pull status sees the pull holding the lock.
     const st = await wd(['pull', 'status', 'prod', '-p', file, '--json']);
     assert.match(JSON.parse(st.stdout).hosts[0].lock, new RegExp(`^${esc(BY)} deploy `));
