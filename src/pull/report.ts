@@ -1,6 +1,6 @@
 // `wd pull` results → the summary, the pull status table and JSON.
 import { green, red, sanitize } from '../output.js';
-import { parseHistory, type HistoryEntry } from '../report.js';
+import { parseHistory, parsePullRun, type HistoryEntry, type PullRun } from '../report.js';
 import type { HostResult } from '../runner.js';
 import { VERSION } from '../version.js';
 import type { PullSubcommand } from '../args.js';
@@ -8,24 +8,6 @@ import { everyText } from './schedule.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
-
-/** One line of <state>/pull/last, written by run.sh after every pulled run. */
-export interface PullRun {
-  time: string;
-  /** The deploy job's result: ok, unchanged, failed <step>, busy <holder>, timeout. */
-  result: string;
-  revision: string | null;
-  exitCode: number;
-  duration: string;
-  reason: string | null;
-}
-
-export function parsePullRun(line: string | undefined): PullRun | null {
-  if (!line) return null;
-  const f = line.split('\t');
-  if (f.length < 5) return null;
-  return { time: f[0]!, result: f[1]!, revision: f[2] && f[2] !== '-' ? f[2] : null, exitCode: Number(f[3]), duration: f[4]!, reason: f[5] || null };
-}
 
 /** wd pull status: one host's pull mode, as data. */
 export interface PullHostStatus {

@@ -210,7 +210,7 @@ wd_pull_unschedule() {
   cur=$(wd_crontab)
   kept=$cur
   for id in "$@"; do
-    if printf '%s\\n' "$kept" | grep -q -F -e "wd:$id"; then
+    if [[ $kept == *"wd:$id"* ]]; then
       kept=$(printf '%s\\n' "$kept" | grep -v -F -e "wd:$id" || true)
       gone+=("$id")
     fi

@@ -1,7 +1,7 @@
 # wd 0.1.0: pull uninstall script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:2d6f7eb71334a6cd::
+WD_MARK=::wd:e6245353b3f2b615::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
 WD_ENVIRONMENT=prod
@@ -82,7 +82,7 @@ wd_pull_unschedule() {
   cur=$(wd_crontab)
   kept=$cur
   for id in "$@"; do
-    if printf '%s\n' "$kept" | grep -q -F -e "wd:$id"; then
+    if [[ $kept == *"wd:$id"* ]]; then
       kept=$(printf '%s\n' "$kept" | grep -v -F -e "wd:$id" || true)
       gone+=("$id")
     fi

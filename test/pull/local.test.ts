@@ -77,6 +77,13 @@ test('systemd: exact service and timer units, ExecStart quoting a hostile deploy
   const st = await p.wd(['pull', 'status', 'prod', '--json'], { env });
   const h = JSON.parse(st.stdout).hosts[0];
   assert.equal([h.pull, h.scheduler, h.every, h.lastRun.result], [true, 'systemd-system', 900, 'ok']);
+  // wd status shows it too: a line under the host, and `pull` in its JSON.
+  const last = readFileSync(join(dir, 'last'), 'utf8').split('\t');
+  const ws = await p.wd(['status', 'prod']);
+  assert.is(ws.code, 0, show(ws));
+  assert.ok(ws.stdout.endsWith(`\n  local: pull mode (systemd-system, every 15m); last pulled run ${last[0]} ok\n`), show(ws));
+  const wj = JSON.parse((await p.wd(['status', 'prod', '--json'])).stdout).hosts[0];
+  assert.equal(wj.pull, { scheduler: 'systemd-system', every: 900, lastRun: { time: last[0], result: 'ok', revision: last[2], exitCode: 0, duration: last[4], reason: null } });
 
   const u = await p.wd(['pull', 'uninstall', 'prod'], { env });
   assert.is(u.code, 0, show(u));
@@ -171,6 +178,8 @@ test('--json of pull install, status, uninstall and a dry run: the documented sh
   );
   const st = valid((await p.wd(['pull', 'status', 'prod', '--json'], { env })).stdout) as Record<string, unknown> & { hosts: Array<Record<string, unknown>> };
   assert.equal([st.hosts[0]!['pull'], st.hosts[0]!['every'], st.hosts[0]!['lastRun']], [true, 7200, null]);
+  const ws = valid((await p.wd(['status', 'prod', '--json'])).stdout) as Record<string, unknown> & { hosts: Array<Record<string, unknown>> };
+  assert.equal(ws.hosts[0]!['pull'], { scheduler: 'systemd-system', every: 7200, lastRun: null });
   const u = valid((await p.wd(['pull', 'uninstall', 'prod', '--json'], { env })).stdout) as Record<string, unknown> & { hosts: Array<Record<string, unknown>> };
   assert.equal([u['command'], u.hosts[0]!['removed']], ['pull uninstall', true]);
 });
