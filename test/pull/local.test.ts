@@ -83,7 +83,11 @@ test('systemd: exact service and timer units, ExecStart quoting a hostile deploy
   assert.is(ws.code, 0, show(ws));
   assert.ok(ws.stdout.endsWith(`\n  local: pull mode (systemd-system, every 15m); last pulled run ${last[0]} ok\n`), show(ws));
   const wj = JSON.parse((await p.wd(['status', 'prod', '--json'])).stdout).hosts[0];
-  assert.equal(wj.pull, { scheduler: 'systemd-system', every: 900, lastRun: { time: last[0], result: 'ok', revision: last[2], exitCode: 0, duration: last[4], reason: null } });
+  assert.equal(wj.pull, {
+    scheduler: 'systemd-system',
+    every: 900,
+    lastRun: { time: last[0], result: 'ok', revision: last[2], exitCode: 0, duration: last[4], reason: null },
+  });
 
   const u = await p.wd(['pull', 'uninstall', 'prod'], { env });
   assert.is(u.code, 0, show(u));
