@@ -272,7 +272,8 @@ wd_pull_install() {
   if [ "$sched" = systemd ]; then
     unit_dir=$(wd_pull_unit_dir)
     mkdir -p -- "$unit_dir"
-    printf '%s\\n' '[Unit]' "Description=wd pull mode: $WD_PULL_ID" '' '[Service]' 'Type=oneshot' \\
+    # KillMode=process: a daemon a post script starts (nohup ... &) outlives the run, as under cron or SSH.
+    printf '%s\\n' '[Unit]' "Description=wd pull mode: $WD_PULL_ID" '' '[Service]' 'Type=oneshot' 'KillMode=process' \\
       "ExecStart=$(wd_sd_word "$bash_path") $(wd_sd_word "$dir/run.sh")" >"$unit_dir/$WD_PULL_ID.service.tmp"
     printf '%s\\n' '[Unit]' "Description=wd pull mode: $WD_PULL_ID, every $WD_PULL_EVERY_TEXT" '' '[Timer]' "OnCalendar=$WD_PULL_CALENDAR" \\
       "RandomizedDelaySec=$WD_PULL_EVERY" 'AccuracySec=1s' '' '[Install]' 'WantedBy=timers.target' >"$unit_dir/$WD_PULL_ID.timer.tmp"

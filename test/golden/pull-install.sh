@@ -1,7 +1,7 @@
 # wd 0.1.0: pull install script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:c9719ee5dcb09784::
+WD_MARK=::wd:dd80c951669cfa2d::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
 WD_ENVIRONMENT=prod
@@ -148,7 +148,8 @@ wd_pull_install() {
   if [ "$sched" = systemd ]; then
     unit_dir=$(wd_pull_unit_dir)
     mkdir -p -- "$unit_dir"
-    printf '%s\n' '[Unit]' "Description=wd pull mode: $WD_PULL_ID" '' '[Service]' 'Type=oneshot' \
+    # KillMode=process: a daemon a post script starts (nohup ... &) outlives the run, as under cron or SSH.
+    printf '%s\n' '[Unit]' "Description=wd pull mode: $WD_PULL_ID" '' '[Service]' 'Type=oneshot' 'KillMode=process' \
       "ExecStart=$(wd_sd_word "$bash_path") $(wd_sd_word "$dir/run.sh")" >"$unit_dir/$WD_PULL_ID.service.tmp"
     printf '%s\n' '[Unit]' "Description=wd pull mode: $WD_PULL_ID, every $WD_PULL_EVERY_TEXT" '' '[Timer]' "OnCalendar=$WD_PULL_CALENDAR" \
       "RandomizedDelaySec=$WD_PULL_EVERY" 'AccuracySec=1s' '' '[Install]' 'WantedBy=timers.target' >"$unit_dir/$WD_PULL_ID.timer.tmp"
