@@ -149,6 +149,7 @@ wd_pull_abs() {
 # but the environment's letters and digits.
 wd_pull_id() {
   local h
+  command -v sha256sum >/dev/null 2>&1 || wd_fail "sha256sum is not installed on this host (it names pull mode's schedule); install coreutils"
   h=$(printf '%s\\0%s' "$WD_ENVIRONMENT" "$(wd_pull_abs)" | sha256sum)
   printf 'wd-pull-%s%s' "$WD_PULL_SLUG" "\${h:0:12}"
 }

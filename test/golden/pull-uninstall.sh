@@ -1,7 +1,7 @@
 # wd 0.1.0: pull uninstall script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:e6245353b3f2b615::
+WD_MARK=::wd:c0c760394f75f255::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
 WD_ENVIRONMENT=prod
@@ -21,6 +21,7 @@ wd_pull_abs() {
 # but the environment's letters and digits.
 wd_pull_id() {
   local h
+  command -v sha256sum >/dev/null 2>&1 || wd_fail "sha256sum is not installed on this host (it names pull mode's schedule); install coreutils"
   h=$(printf '%s\0%s' "$WD_ENVIRONMENT" "$(wd_pull_abs)" | sha256sum)
   printf 'wd-pull-%s%s' "$WD_PULL_SLUG" "${h:0:12}"
 }

@@ -55,7 +55,10 @@ test('systemd: exact service and timer units, ExecStart quoting a hostile deploy
   assert.equal(readdirSync(units).sort(), [`${id}.service`, `${id}.timer`]);
   const service = readFileSync(join(units, `${id}.service`), 'utf8');
   const word = (v: string): string => `"${v.replace(/[\\"]/g, '\\$&').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
-  assert.is(service, `[Unit]\nDescription=wd pull mode: ${id}\n\n[Service]\nType=oneshot\nKillMode=process\nExecStart=${word(BASH)} ${word(`${dir}/run.sh`)}\n`);
+  assert.is(
+    service,
+    `[Unit]\nDescription=wd pull mode: ${id}\n\n[Service]\nType=oneshot\nKillMode=process\nExecStart=${word(BASH)} ${word(`${dir}/run.sh`)}\n`,
+  );
   assert.is(
     readFileSync(join(units, `${id}.timer`), 'utf8'),
     `[Unit]\nDescription=wd pull mode: ${id}, every 15m\n\n[Timer]\nOnCalendar=*-*-* *:00/15:00\nRandomizedDelaySec=900\nAccuracySec=1s\n\n[Install]\nWantedBy=timers.target\n`,
