@@ -1,10 +1,10 @@
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 5492)"; exit; }
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 5753)"; exit; }
 # wd 0.1.0: status script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:c68084b41447bd1f::
+WD_MARK=::wd:a7d7279934f1768d::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -91,6 +91,9 @@ wd_status_state() {
     fi
   fi
   wd_mark status lock "$lock"
+  # Pull mode (src/pull/script.ts): how it was installed, and its last run.
+  if [ -f "$state/pull/schedule" ]; then wd_mark status pull "$(<"$state/pull/schedule")"; fi
+  if [ -f "$state/pull/last" ]; then wd_mark status pull_last "$(<"$state/pull/last")"; fi
 }
 wd_status() {
   local state live rev ts n kept='' p
