@@ -19,6 +19,7 @@
 // is shown with on its own. The total is the namespace's reaper's children
 // CPU: everything the script ran, including what no probe sees (the tees, the
 // control reader). Needs root (unshare), Linux, bash, git, a built dist/.
+// KEEP_PROBES=1 leaves the work directory (scripts' probe files) in $TMPDIR to read.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
