@@ -117,7 +117,9 @@ export async function runNullScenario(opts) {
   const { key, hostKey, authorized } = ensureNullKeys(opts.keyType);
   const host = await startNullHost({ hostKeyFile: hostKey, authorizedKeysFile: authorized });
   const knownHosts = path.join(NULL_DIR, 'known_hosts');
-  fs.writeFileSync(knownHosts, `[127.0.0.1]:${host.port} ${host.hostKey}\n`);
+  // As big as a real fleet's: one line per host (the others name addresses no host here uses).
+  const others = Array.from({ length: maxN - 1 }, (_, k) => `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255} ${host.hostKey}`);
+  fs.writeFileSync(knownHosts, `${[...others, `[127.0.0.1]:${host.port} ${host.hostKey}`].join('\n')}\n`);
   const results = {
     started: new Date().toISOString(),
     machine: machineFacts(),
