@@ -1,5 +1,6 @@
 // host jobs → results. Starts hosts up to the concurrency cap, in waves when
 // asked, streams output as it comes, and never rejects: each host gets a result.
+import { setMaxListeners } from 'node:events';
 import { parseMark, stepWords, type Outcome } from './marks.js';
 import { HostOutput, type Stream } from './output.js';
 import type { Transport, TransportResult } from './transport/types.js';
@@ -74,6 +75,8 @@ export function failureReason(step: string | undefined, exitCode: number | null,
 }
 
 export async function runHosts(jobs: readonly HostJob[], o: RunOptions): Promise<HostResult[]> {
+  // Every running host listens for the second Ctrl-C: hundreds of listeners are expected, not a leak warning on stderr.
+  if (o.abortRunning) setMaxListeners(0, o.abortRunning);
   const results: HostResult[] = new Array<HostResult>(jobs.length);
   const waves = o.waves ?? [jobs.length];
   let start = 0;
