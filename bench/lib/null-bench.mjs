@@ -126,6 +126,7 @@ export async function runNullScenario(opts) {
     ulimitN: limit,
     keyType: opts.keyType,
     runs: opts.runs,
+    warmup: opts.warmup !== false,
     uptime: spawnSync('uptime', [], { encoding: 'utf8' }).stdout.trim(),
     scenarios: [],
   };
@@ -142,8 +143,8 @@ export async function runNullScenario(opts) {
       const files = writeConfigs(path.join(NULL_DIR, 'configs'), n, host.port, key, knownHosts);
       const scenario = { n, load: [os.loadavg()[0]], contenders: {} };
       log(`── null hosts N=${n} ──`);
-      // Round 0 warms the page cache and the JIT-free parts (not recorded).
-      for (let r = 0; r <= opts.runs; r++) {
+      // Round 0 warms the page cache (not recorded); --no-warmup skips it.
+      for (let r = opts.warmup === false ? 1 : 0; r <= opts.runs; r++) {
         for (const c of contenders) {
           await host.reset();
           const logFile = path.join(NULL_DIR, 'logs', `n${n}`, `${c.id}-${r}.log`);
@@ -215,6 +216,6 @@ export function renderNull(results) {
     }
   }
   const m = results.machine;
-  const head = `${results.started.slice(0, 16).replace('T', ' ')} UTC, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.node}; client key ${results.keyType}; medians of ${results.runs} runs after a warm-up; load before: ${results.uptime.replace(/.*load average/, 'load average')}`;
+  const head = `${results.started.slice(0, 16).replace('T', ' ')} UTC, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.node}; client key ${results.keyType}; medians of ${results.runs} runs${results.warmup === false ? '' : ' after a warm-up'}; load before: ${results.uptime.replace(/.*load average/, 'load average')}`;
   return { table: rows.join('\n'), growth, head };
 }
