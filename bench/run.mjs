@@ -6,6 +6,7 @@
 //                      [--only wd,floor,...] [--slow-after 15] [--skip-after 100]
 //                      [--no-docs] [--remove-users] [--serve [--trace]] [--kex LIST]
 //                      [--scenario ssh,null] [--caps 64,256,1024] [--key-type ed25519|rsa] [--no-warmup]
+//                      [--host-ms 0]
 //
 // --scenario: which scenarios run (default both). "ssh" is the loopback sshd
 // testbed (N up to 500, real git on every host); "null" is N null hosts
@@ -13,7 +14,8 @@
 // deployer's own cost is measured): wd and the floor, N default 100,1000,5000
 // (--n sets it when only null runs). --caps adds wd runs with those default
 // concurrency caps; --key-type picks the client key of the null scenario;
-// --no-warmup skips its unrecorded first round.
+// --no-warmup skips its unrecorded first round; --host-ms makes each null
+// host answer that many ms after the script arrived (a deploy's time on a host).
 //
 // --serve builds the testbed (users, sshd, proxies, origin, configs for the
 // largest N), prints how to reach it, and waits for Ctrl-C: for reproducing.
@@ -133,6 +135,9 @@ function parseOptions(argv) {
         break;
       case '--caps':
         o.caps = nums(val());
+        break;
+      case '--host-ms':
+        o.hostMs = Number(val());
         break;
       case '--no-warmup':
         o.warmup = false;
@@ -686,7 +691,7 @@ function commandLine() {
 async function nullScenario() {
   const wdCli = snapshotWd() ? WD_CLI : null;
   if (!wdCli) throw new Error('dist/cli.js missing: run npm run build first');
-  const res = await runNullScenario({ n: opts.nullN, runs: opts.runs, caps: opts.caps, warmup: opts.warmup !== false, keyType: opts.keyType, log, wdCli, floor: !opts.only || opts.only.includes('floor') });
+  const res = await runNullScenario({ n: opts.nullN, runs: opts.runs, caps: opts.caps, warmup: opts.warmup !== false, hostMs: opts.hostMs ?? 0, keyType: opts.keyType, log, wdCli, floor: !opts.only || opts.only.includes('floor') });
   const { table, growth, head } = renderNull(res);
   const markdown = [`Null hosts, ${head}. Command: \`${commandLine()}\`.`, '', table, '', ...growth.map((g) => `- ${g}`)].join('\n');
   process.stdout.write(`\n${markdown}\n`);

@@ -17,9 +17,9 @@ import { measure, stats } from './measure.mjs';
 const NULL_DIR = path.join(WORK, 'null');
 
 /** Start the null host in its own process; resolves to { port, hostKey, stats(), reset(), stop() }. */
-export function startNullHost({ hostKeyFile, authorizedKeysFile }) {
+export function startNullHost({ hostKeyFile, authorizedKeysFile, hostMs = 0 }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(BENCH_DIR, 'lib', 'null-host.mjs'), '--host-key', hostKeyFile, '--authorized-keys', authorizedKeysFile], {
+    const child = spawn(process.execPath, [path.join(BENCH_DIR, 'lib', 'null-host.mjs'), '--host-key', hostKeyFile, '--authorized-keys', authorizedKeysFile, '--host-ms', String(hostMs)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const unregister = onCleanup('null host', () => {
@@ -115,7 +115,7 @@ export async function runNullScenario(opts) {
     throw new Error(`ulimit -n is ${limit}: too few file descriptors for ${maxN} hosts at once; raise it (ulimit -n ${maxN + 1024}) and run again`);
   }
   const { key, hostKey, authorized } = ensureNullKeys(opts.keyType);
-  const host = await startNullHost({ hostKeyFile: hostKey, authorizedKeysFile: authorized });
+  const host = await startNullHost({ hostKeyFile: hostKey, authorizedKeysFile: authorized, hostMs: opts.hostMs ?? 0 });
   const knownHosts = path.join(NULL_DIR, 'known_hosts');
   // As big as a real fleet's: one line per host (the others name addresses no host here uses).
   const others = Array.from({ length: maxN - 1 }, (_, k) => `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255} ${host.hostKey}`);
@@ -125,6 +125,7 @@ export async function runNullScenario(opts) {
     machine: machineFacts(),
     ulimitN: limit,
     keyType: opts.keyType,
+    hostMs: opts.hostMs ?? 0,
     runs: opts.runs,
     warmup: opts.warmup !== false,
     uptime: spawnSync('uptime', [], { encoding: 'utf8' }).stdout.trim(),
@@ -216,6 +217,6 @@ export function renderNull(results) {
     }
   }
   const m = results.machine;
-  const head = `${results.started.slice(0, 16).replace('T', ' ')} UTC, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.node}; client key ${results.keyType}; medians of ${results.runs} runs${results.warmup === false ? '' : ' after a warm-up'}; load before: ${results.uptime.replace(/.*load average/, 'load average')}`;
+  const head = `${results.started.slice(0, 16).replace('T', ' ')} UTC, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.node}; client key ${results.keyType};${results.hostMs ? ` each host answers after ${results.hostMs} ms;` : ''} medians of ${results.runs} runs${results.warmup === false ? '' : ' after a warm-up'}; load before: ${results.uptime.replace(/.*load average/, 'load average')}`;
   return { table: rows.join('\n'), growth, head };
 }

@@ -3,7 +3,10 @@
 // bench at 1,000-5,000 hosts measures the deployer, not the hosts. One process,
 // one loopback port; every username is a host of its own.
 //
-//   node bench/lib/null-host.mjs --host-key FILE --authorized-keys FILE [--port 0]
+//   node bench/lib/null-host.mjs --host-key FILE --authorized-keys FILE [--port 0] [--host-ms 0]
+//
+// --host-ms N: answer each script N ms after it arrived, as a host whose
+// deploy takes that long would (0: at once). The connection stays open meanwhile.
 //
 // It speaks real SSH (ssh2's Server): a full key exchange, `none` auth refused,
 // public-key auth as sshd does it (the query without a signature answered with
@@ -39,8 +42,9 @@ function arg(name, dflt) {
 const hostKeyFile = arg('host-key');
 const authorizedFile = arg('authorized-keys');
 const port = Number(arg('port', '0'));
-if (!hostKeyFile || !authorizedFile || !(port >= 0)) {
-  process.stderr.write('usage: null-host.mjs --host-key FILE --authorized-keys FILE [--port N]\n');
+const hostMs = Number(arg('host-ms', '0'));
+if (!hostKeyFile || !authorizedFile || !(port >= 0) || !(hostMs >= 0)) {
+  process.stderr.write('usage: null-host.mjs --host-key FILE --authorized-keys FILE [--port N] [--host-ms N]\n');
   process.exit(2);
 }
 
@@ -140,7 +144,8 @@ const server = new Server({ hostKeys: [hostKey] }, (client) => {
           if (token === undefined) return;
           answered = true;
           stats.scripts++;
-          answerScript(stream, token);
+          if (hostMs > 0) setTimeout(() => answerScript(stream, token), hostMs);
+          else answerScript(stream, token);
         });
         stream.on('end', () => {
           if (answered) return;
