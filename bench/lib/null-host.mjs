@@ -5,7 +5,7 @@
 //
 //   node bench/lib/null-host.mjs --host-key FILE --authorized-keys FILE [--port 0] [--host-ms 0]
 //
-// --host-ms N: answer each script N ms after it arrived, as a host whose
+// --host-ms N: answer each script (or other command) N ms after it arrived, as a host whose
 // deploy takes that long would (0: at once). The connection stays open meanwhile.
 //
 // It speaks real SSH (ssh2's Server): a full key exchange, `none` auth refused,
@@ -128,9 +128,13 @@ const server = new Server({ hostKeys: [hostKey] }, (client) => {
         stats.execs++;
         const stream = accept();
         if (command !== 'exec bash -s') {
-          stream.write('null host: ok\n');
-          stream.exit(0);
-          stream.end();
+          const answer = () => {
+            stream.write('null host: ok\n');
+            stream.exit(0);
+            stream.end();
+          };
+          if (hostMs > 0) setTimeout(answer, hostMs);
+          else answer();
           return;
         }
         const chunks = [];
