@@ -155,7 +155,7 @@ function parseOptions(argv) {
   }
   if (o.scenarios.some((x) => x !== 'ssh' && x !== 'null') || !o.scenarios.length) usage('--scenario: ssh, null or both');
   if (!['ed25519', 'rsa', 'ecdsa'].includes(o.keyType)) usage('--key-type: ed25519, rsa or ecdsa');
-  if (o.caps && o.caps.some((x) => !(x >= 1 && Number.isInteger(x)))) usage('--caps: whole numbers >= 1');
+  if (o.caps?.some((x) => !(x >= 1 && Number.isInteger(x)))) usage('--caps: whole numbers >= 1');
   if (!o.scenarios.includes('ssh')) {
     // Only null hosts: --n is their count.
     if (explicitN) o.nullN = [...new Set(o.n)].sort((a, b) => a - b);
@@ -691,7 +691,17 @@ function commandLine() {
 async function nullScenario() {
   const wdCli = snapshotWd() ? WD_CLI : null;
   if (!wdCli) throw new Error('dist/cli.js missing: run npm run build first');
-  const res = await runNullScenario({ n: opts.nullN, runs: opts.runs, caps: opts.caps, warmup: opts.warmup !== false, hostMs: opts.hostMs ?? 0, keyType: opts.keyType, log, wdCli, floor: !opts.only || opts.only.includes('floor') });
+  const res = await runNullScenario({
+    n: opts.nullN,
+    runs: opts.runs,
+    caps: opts.caps,
+    warmup: opts.warmup !== false,
+    hostMs: opts.hostMs ?? 0,
+    keyType: opts.keyType,
+    log,
+    wdCli,
+    floor: !opts.only || opts.only.includes('floor'),
+  });
   const { table, growth, head } = renderNull(res);
   const markdown = [`Null hosts, ${head}. Command: \`${commandLine()}\`.`, '', table, '', ...growth.map((g) => `- ${g}`)].join('\n');
   process.stdout.write(`\n${markdown}\n`);

@@ -53,8 +53,11 @@ function lazyJob(name: string, transport: Transport, build: () => BuiltScript): 
     name,
     transport,
     get mark() {
-      built ??= build();
-      return (mark ??= built.mark);
+      if (mark === undefined) {
+        built ??= build();
+        mark = built.mark;
+      }
+      return mark;
     },
     get script() {
       const text = (built ?? build()).text;

@@ -19,9 +19,13 @@ const NULL_DIR = path.join(WORK, 'null');
 /** Start the null host in its own process; resolves to { port, hostKey, stats(), reset(), stop() }. */
 export function startNullHost({ hostKeyFile, authorizedKeysFile, hostMs = 0 }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(BENCH_DIR, 'lib', 'null-host.mjs'), '--host-key', hostKeyFile, '--authorized-keys', authorizedKeysFile, '--host-ms', String(hostMs)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(BENCH_DIR, 'lib', 'null-host.mjs'), '--host-key', hostKeyFile, '--authorized-keys', authorizedKeysFile, '--host-ms', String(hostMs)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     const unregister = onCleanup('null host', () => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });

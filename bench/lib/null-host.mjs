@@ -169,7 +169,9 @@ server.on('error', (err) => {
 });
 
 server.listen(port, '127.0.0.1', 4096, () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid, hostKey: `${hostPub.type} ${hostPub.getPublicSSH().toString('base64')}` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ port: server.address().port, pid: process.pid, hostKey: `${hostPub.type} ${hostPub.getPublicSSH().toString('base64')}` })}\n`,
+  );
 });
 
 function report() {

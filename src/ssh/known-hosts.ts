@@ -82,7 +82,10 @@ const indexes = new Map<string, Map<string, Index>>();
 
 function indexOf(text: string, file: string): Index {
   let perFile = indexes.get(file);
-  if (!perFile) indexes.set(file, (perFile = new Map()));
+  if (!perFile) {
+    perFile = new Map();
+    indexes.set(file, perFile);
+  }
   let ix = perFile.get(text);
   if (ix) return ix;
   ix = { byName: new Map(), scanned: [], found: new Map() };

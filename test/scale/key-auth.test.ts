@@ -128,7 +128,10 @@ sshdTest('real sshd: an unreadable or passphrase-protected key file is named, wi
   const locked = keygen('ed25519', 'hunter2');
   const r2 = await w.setup(locked.privatePath);
   assert.is(r2.code, 1, r2.stdout);
-  assert.ok(r2.stdout.includes(`${locked.privatePath} is passphrase-protected; add it to ssh-agent (ssh-add ${locked.privatePath}) so wd can use it without a prompt`), r2.stdout);
+  assert.ok(
+    r2.stdout.includes(`${locked.privatePath} is passphrase-protected; add it to ssh-agent (ssh-add ${locked.privatePath}) so wd can use it without a prompt`),
+    r2.stdout,
+  );
 });
 
 test.run();
