@@ -120,7 +120,12 @@ export async function runNullScenario(opts) {
   }
   const { key, hostKey, authorized } = ensureNullKeys(opts.keyType);
   const host = await startNullHost({ hostKeyFile: hostKey, authorizedKeysFile: authorized, hostMs: opts.hostMs ?? 0 });
-  const knownHosts = path.join(NULL_DIR, 'known_hosts');
+  // Per null host (its port): two runs at once must not rewrite each other's files.
+  const runDir = path.join(NULL_DIR, `port-${host.port}`);
+  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.mkdirSync(runDir, { recursive: true });
+  onCleanup('null configs', () => fs.rmSync(runDir, { recursive: true, force: true }));
+  const knownHosts = path.join(runDir, 'known_hosts');
   // As big as a real fleet's: one line per host (the others name addresses no host here uses).
   const others = Array.from({ length: maxN - 1 }, (_, k) => `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255} ${host.hostKey}`);
   fs.writeFileSync(knownHosts, `${[...others, `[127.0.0.1]:${host.port} ${host.hostKey}`].join('\n')}\n`);
@@ -145,7 +150,7 @@ export async function runNullScenario(opts) {
   }
   try {
     for (const n of opts.n) {
-      const files = writeConfigs(path.join(NULL_DIR, 'configs'), n, host.port, key, knownHosts);
+      const files = writeConfigs(runDir, n, host.port, key, knownHosts);
       const scenario = { n, load: [os.loadavg()[0]], contenders: {} };
       log(`── null hosts N=${n} ──`);
       // Round 0 warms the page cache (not recorded); --no-warmup skips it.
