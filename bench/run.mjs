@@ -196,6 +196,13 @@ tb.installExitHandlers();
 
 if (opts.reportOnly) {
   const saved = JSON.parse(fs.readFileSync(opts.reportFrom || path.join(tb.WORK, 'results', 'latest.json'), 'utf8'));
+  if (saved.scenarios?.[0]?.contenders) {
+    // A null-host run (results/null-*.json).
+    const markdown = nullMarkdown(saved, saved.command ?? 'npm run bench -- --scenario null');
+    process.stdout.write(`${markdown}\n`);
+    if (opts.docs) writeDocs(markdown, 'null');
+    process.exit(0);
+  }
   saved.targets = evaluateTargets(saved);
   const { table, markdown } = renderReport(saved);
   process.stdout.write(table + '\n');
@@ -702,11 +709,15 @@ async function nullScenario() {
     wdCli,
     floor: !opts.only || opts.only.includes('floor'),
   });
-  const { table, growth, head } = renderNull(res);
-  const markdown = [`Null hosts, ${head}. Command: \`${commandLine()}\`.`, '', table, '', ...growth.map((g) => `- ${g}`)].join('\n');
+  const markdown = nullMarkdown(res, commandLine());
   process.stdout.write(`\n${markdown}\n`);
   if (opts.docs) writeDocs(markdown, 'null');
   return res;
+}
+
+function nullMarkdown(res, command) {
+  const { table, growth, head } = renderNull(res);
+  return [`Null hosts, ${head}. Command: \`${command}\`.`, '', table, '', ...growth.map((g) => `- ${g}`)].join('\n');
 }
 
 async function nullOnly() {

@@ -131,6 +131,7 @@ export async function runNullScenario(opts) {
   fs.writeFileSync(knownHosts, `${[...others, `[127.0.0.1]:${host.port} ${host.hostKey}`].join('\n')}\n`);
   const results = {
     started: new Date().toISOString(),
+    command: opts.command,
     machine: machineFacts(),
     ulimitN: limit,
     keyType: opts.keyType,
