@@ -60,9 +60,13 @@ export interface RunOptions {
   onDone?(host: string, ok: boolean): void;
 }
 
-// "All hosts at once" has to stop somewhere: past this, more sockets in
-// flight only queue on the CPU doing key exchange.
-export const MAX_CONCURRENCY = 256;
+// "All hosts at once" has to stop somewhere. Chosen from the null-host bench
+// (docs/scaling.md#the-concurrency-cap): with hosts that take 2 s to deploy,
+// 5,000 of them took 96 s at 256 and 62 s at 512; past 512 the key exchanges
+// queue on the client's CPU until some hit the connect timeout (1,024 on a busy
+// 2-core machine: 2 of 5,000 hosts timed out; 2,048: hundreds), and each
+// connection in flight costs about 30 KB more memory.
+export const MAX_CONCURRENCY = 512;
 /** How much longer than the host's own timeout the client waits before it gives up on the host. */
 const CLIENT_TIMEOUT_SLACK_MS = 15_000;
 
