@@ -8,6 +8,15 @@ import { parseBatch, type Batch } from './keys.js';
 
 export { COMMANDS, type Command } from './flags.js';
 
+/** A revision to roll back to, checked once for every way it can be given (--rev, --to, the library's rollbackTo). */
+export function revision(rev: string, given: string): string {
+  // It is handed to git on the host: it must never read as an option, nor hold a line break.
+  if (rev === '' || rev.startsWith('-') || /[\x00-\x20\x7f]/.test(rev)) {
+    throw new UsageError(`${given} '${rev}' is not a revision: it must not be empty, start with '-' or contain spaces or control characters.`);
+  }
+  return rev;
+}
+
 export interface Options {
   command: Command;
   /** Environment name, from the positional argument or --to. */
@@ -184,7 +193,7 @@ export function parseArgs(argv: readonly string[]): Options {
     // whiskey_disk's --to names the environment; after `wd rollback <env>` it can only mean the revision.
     if (command === 'rollback' && positional !== undefined && to !== undefined) {
       if (str('rev') !== undefined) throw new UsageError(`revision given twice: --to='${to}' and --rev='${str('rev')}'. Use --rev REV.`);
-      opts.rev = to;
+      opts.rev = revision(to, '--to');
       to = undefined;
     }
     if (to !== undefined && positional !== undefined) {
@@ -229,9 +238,7 @@ export function parseArgs(argv: readonly string[]): Options {
   }
   const rev = str('rev');
   if (rev !== undefined) {
-    // A revision is handed to git on the host: it must never read as an option.
-    if (rev.startsWith('-') || /\s/.test(rev)) throw new UsageError(`--rev '${rev}' is not a revision: it must not start with '-' or contain spaces.`);
-    opts.rev = rev;
+    opts.rev = revision(rev, '--rev');
   }
   opts.check = parsed['check'] === true;
   opts.debug = parsed['debug'] === true;

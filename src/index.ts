@@ -5,8 +5,9 @@
 //   const env = await loadEnv({ path: 'config/deploy.yml', env: 'production' });
 //   const results = await deploy(env, { onLine: (host, line) => log(host, line) });
 import type { EnvConfig } from './config.js';
-import { DEFAULT_RUN, planHosts, type Action } from './plan.js';
-import { execute, loadEnv as load, whoAmI, type Io } from './run.js';
+import { revision } from './args.js';
+import { planHosts, type Action } from './plan.js';
+import { execute, loadEnv as load, runFlags, type Io } from './run.js';
 import type { HostResult } from './runner.js';
 import { buildScript } from './script.js';
 
@@ -40,6 +41,8 @@ export interface DeployOptions {
   /** Seconds for the whole script on a host; default the environment's timeout key. */
   timeout?: number;
   waitLock?: number;
+  /** Seconds to connect to a host; default the environment's connect_timeout key, else 20. */
+  connectTimeout?: number;
   /** rollback: the revision to go back to. */
   rollbackTo?: string;
   concurrency?: number;
@@ -57,16 +60,19 @@ export interface DeployOptions {
 export async function deploy(env: EnvConfig, o: DeployOptions = {}): Promise<HostResult[]> {
   const pe = o.processEnv ?? process.env;
   const io: Io = { stdout: process.stdout, stderr: process.stderr, env: pe, cwd: o.cwd ?? process.cwd(), now: () => Date.now() };
-  const run = {
-    ...DEFAULT_RUN,
-    debug: o.debug ?? false,
-    check: o.check ?? false,
-    force: o.force ?? false,
-    timeout: o.timeout ?? env.timeout ?? 0,
-    waitLock: o.waitLock ?? 0,
-    by: whoAmI(pe),
-    ...(o.rollbackTo !== undefined ? { rollbackTo: o.rollbackTo } : {}),
-  };
+  const run = runFlags(
+    {
+      debug: o.debug ?? false,
+      check: o.check ?? false,
+      force: o.force ?? false,
+      ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+      ...(o.connectTimeout !== undefined ? { connectTimeout: o.connectTimeout } : {}),
+      ...(o.waitLock !== undefined ? { waitLock: o.waitLock } : {}),
+      ...(o.rollbackTo !== undefined ? { rev: revision(o.rollbackTo, 'rollbackTo') } : {}),
+    },
+    env,
+    io,
+  );
   const plans = planHosts(env, o.action ?? 'deploy', { roles: o.roles ?? [], ...(o.only !== undefined ? { only: o.only } : {}) }, io.cwd, run);
   const { results } = await execute({ env, plans, scripts: plans.map(buildScript) }, io, {
     progress: false,

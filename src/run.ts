@@ -50,7 +50,10 @@ export function whoAmI(env: NodeJS.ProcessEnv): string {
   return `${user}@${hostname()}`.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
-export function runFlags(opts: Options, env: EnvConfig, io: Io): RunFlags {
+/** What of the options decides how a host runs; the library's deploy() passes the same. */
+export type RunOptions = Pick<Options, 'debug' | 'check' | 'force' | 'timeout' | 'waitLock' | 'connectTimeout' | 'history' | 'rev'>;
+
+export function runFlags(opts: RunOptions, env: EnvConfig, io: Pick<Io, 'env'>): RunFlags {
   return {
     debug: opts.debug,
     check: opts.check,
@@ -107,16 +110,20 @@ export interface ExecuteOptions {
 }
 
 // --debug traces post scripts (bash -x), and a trace shows the values of
-// rake_env as the script uses them: mask those in host output. Values shorter
-// than 4 characters are not masked ("1", "yes"): they are no secret, and
-// masking them would garble every line. bash's trace writes a value with a
-// single quote as '\'' inside quotes, so that form is masked too.
+// rake_env as the script uses them: mask those in host output. Output is
+// masked a line at a time, and bash's trace shows a value raw, in single
+// quotes with ' as '\'', or as $'...' with escapes (\001), depending on what
+// it holds: so besides the whole value, each run of it between line breaks,
+// control characters, quotes and backslashes is masked, whichever form the
+// trace took. Values and runs shorter than 4 characters are not masked ("1",
+// "yes"): they are no secret, and masking them would garble every line.
 const MASK = '***';
+const MIN_MASKED = 4;
 function masker(plans: readonly HostPlan[]): ((s: string) => string) | undefined {
   if (!plans.some((p) => p.run.debug)) return undefined;
   const values = new Set<string>();
   for (const v of plans.flatMap((p) => Object.values(p.env))) {
-    if (v.length >= 4) values.add(v).add(v.split("'").join("'\\''"));
+    for (const form of [v, v.split("'").join("'\\''"), ...v.split(/[\x00-\x1f\x7f'\\]/)]) if (form.length >= MIN_MASKED) values.add(form);
   }
   // Longest first, so a value containing another is masked whole.
   const list = [...values].sort((a, b) => b.length - a.length);

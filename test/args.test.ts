@@ -80,7 +80,12 @@ test("wd's flags: --timeout, --connect-timeout, --batch, --canary, --wait-lock, 
   usage(['deploy', 'prod', '--batch', '150%'], /--batch must be/);
   usage(['status', 'prod', '--history', '0'], /^--history must be a whole number of lines >= 1, got '0'\.$/);
   usage(['rollback', 'prod', '--rev', '--upload-pack=x'], /^unknown option '--upload-pack=x'/);
-  usage(['rollback', 'prod', '--rev=-x'], /^--rev '-x' is not a revision: it must not start with '-'/);
+  usage(['rollback', 'prod', '--rev=-x'], /^--rev '-x' is not a revision: it must not be empty, start with '-'/);
+  usage(['rollback', 'prod', '--rev=a\nb'], /^--rev 'a\nb' is not a revision/);
+  usage(['rollback', 'prod', '--rev='], /^--rev needs a value\./);
+  // whiskey_disk's --to after <env> is the revision too, and gets the same check.
+  usage(['rollback', 'prod', '--to=-x'], /^--to '-x' is not a revision: it must not be empty, start with '-'/);
+  usage(['rollback', 'prod', '--to', 'a\rb'], /^--to 'a\rb' is not a revision/);
 });
 
 test("rollback: whiskey_disk's --to names the environment, so after <env> it is the revision", () => {

@@ -130,8 +130,10 @@ test('an existing post-receive hook is kept and still runs once per push, also a
   const changed = await p.install('production', '-q');
   assert.is(changed.code, 2);
   assert.match(changed.stderr, 'with other settings; run again with --force to replace it.');
-  assert.is((await p.install('production', '-q', '--force')).code, 0);
+  assert.is((await p.install('production', '-q', '--timeout', '30', '--wait-lock', '5', '--force')).code, 0);
   assert.ok(existsSync(join(hooks, 'post-receive.wd-chained')));
+  // The deploy flags given to install are the installed hook's, not dropped.
+  assert.match(read(join(hooks, 'post-receive')) ?? '', / hook post-receive -p .* -q --timeout 30 --wait-lock 5 production\n/);
   // uninstall puts the foreign hook back where it was.
   const un = await runWd(['hook', 'uninstall', '--repo', p.origin.url]);
   assert.is(un.code, 0, both(un));

@@ -3,11 +3,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, deploy, loadEnv } from '../src/index.js';
+import { ConfigError, deploy, loadEnv, UsageError } from '../src/index.js';
+import { closeFixtures, sshFixture } from './helpers/ssh-fixture.js';
 import { makeOrigin } from './helpers/git.js';
 import { cleanup, tmpDir } from './helpers/tmp.js';
 
-test.after(cleanup);
+test.after(async () => {
+  await closeFixtures();
+  cleanup();
+});
 
 test('loadEnv + deploy: setup then deploy a local environment, lines by callback, results as data', async () => {
   const origin = makeOrigin('origin', { 'post.sh': 'echo "deployed $WD_REVISION"\n' });
@@ -35,6 +39,28 @@ test('loadEnv rejects a bad config with a ConfigError', async () => {
     assert.instance(e, ConfigError);
     assert.match((e as Error).message, "missing required key 'repository'");
   }
+});
+
+test("deploy: the environment's connect_timeout applies as it does for the CLI; a flag-like rollbackTo is refused before any host", async () => {
+  const fx = await sshFixture({ faults: [{ silent: true }] });
+  const h = fx.hosts[0]!;
+  const file = fx.config({ connect_timeout: 1 });
+  const env = await loadEnv({ path: file, env: 'prod' });
+  const processEnv = { HOME: fx.home, SSH_AUTH_SOCK: '' };
+  const [r] = await deploy(env, { processEnv, onLine: () => {} });
+  assert.is(r!.status, 'failed');
+  assert.is(
+    r!.reason,
+    `timed out after 1s connecting to 127.0.0.1:${h.server.port}; is the host up? (raise it with --connect-timeout N or connect_timeout in deploy.yml)`,
+  );
+  try {
+    await deploy(env, { action: 'rollback', rollbackTo: '--upload-pack=x', processEnv });
+    assert.unreachable('expected a UsageError');
+  } catch (e) {
+    assert.instance(e, UsageError);
+    assert.match((e as Error).message, "rollbackTo '--upload-pack=x' is not a revision");
+  }
+  assert.is(h.server.channels, 0);
 });
 
 test.run();

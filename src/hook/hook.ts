@@ -21,6 +21,7 @@ import {
   LOG_NAME,
   deployOptions,
   deploysFor,
+  hookFlags,
   hookScript,
   installStep,
   label,
@@ -100,7 +101,7 @@ async function install(names: string[], opts: Options, io: HookProcess): Promise
     config: source.name,
     cwd: io.cwd,
     envs: names,
-    quiet: opts.quiet,
+    flags: hookFlags(opts),
   });
   const say = (s: string): void => void io.stdout.write(s + '\n');
   const step = installStep(hookPath, readText(hookPath), text, existsSync(chained), opts.force);

@@ -127,11 +127,32 @@ export interface HookSettings {
   /** Where install ran: relative paths in the config resolve from it. */
   cwd: string;
   envs: string[];
-  quiet: boolean;
+  /** The deploy flags given to install, passed on to every deploy the hook runs (hookFlags). */
+  flags: string[];
+}
+
+/**
+ * The run flags `wd hook install` was given, as arguments for the installed
+ * hook's `wd hook post-receive`: what install accepts it must not drop.
+ * --force is install's own (replace wd's hook), never a deploy's.
+ */
+export function hookFlags(o: Options): string[] {
+  const num = (flag: string, v: number | undefined): string[] => (v === undefined ? [] : [flag, String(v)]);
+  const batch = o.batch === undefined ? [] : ['--batch', 'size' in o.batch ? String(o.batch.size) : `${o.batch.percent}%`];
+  return [
+    ...(o.quiet ? ['-q'] : []),
+    ...(o.debug ? ['-d'] : []),
+    ...num('-j', o.concurrency),
+    ...num('--timeout', o.timeout),
+    ...num('--connect-timeout', o.connectTimeout),
+    ...batch,
+    ...(o.canary ? ['--canary'] : []),
+    ...num('--wait-lock', o.waitLock),
+  ];
 }
 
 export function hookScript(s: HookSettings): string {
-  const cmd = [quote(s.node), quote(s.cli), 'hook', 'post-receive', '-p', quote(s.config), ...(s.quiet ? ['-q'] : []), ...s.envs.map(quote)].join(' ');
+  const cmd = [quote(s.node), quote(s.cli), 'hook', 'post-receive', '-p', quote(s.config), ...s.flags.map(quote), ...s.envs.map(quote)].join(' ');
   return `#!/bin/sh
 ${HOOK_MARKER}, written by 'wd hook install' (see wd's docs/git-hooks.md).
 # Change it with 'wd hook install --force ...', remove it with 'wd hook uninstall'.

@@ -42,25 +42,38 @@ export class LocalTransport implements Transport {
         // bash gone before reading everything: its exit status says why.
       });
       stdin.write(req.script);
+      let settled = false;
+      const finish = (r: TransportResult): void => {
+        if (settled) return;
+        settled = true;
+        done();
+        stdin.destroy();
+        resolve(r);
+      };
       const done = onAbort(
         req.abort,
         (l) => stdin.writable && stdin.write(l),
-        () => child.kill('SIGKILL'),
+        () => {
+          // Whatever still holds the pipes (a child that ignored the abort) must not hold wd too.
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+          child.stdout.destroy();
+          child.stderr.destroy();
+          finish({ exitCode: null, error: 'the run did not stop within the grace period after the abort; wd stopped waiting for it' });
+        },
       );
       child.stdout.on('data', (c: Buffer) => req.onStdout(c));
       child.stderr.on('data', (c: Buffer) => req.onStderr(c));
       child.on('error', (e: NodeJS.ErrnoException) => {
-        done();
-        resolve({
+        finish({
           exitCode: null,
           error: e.code === 'ENOENT' ? 'bash not found on this machine; install bash for local deploys' : `cannot run bash: ${e.message}`,
         });
       });
-      child.on('close', (code, signal) => {
-        done();
-        stdin.destroy();
-        resolve({ exitCode: code, connectedAt: started, ...(signal ? { signal } : {}) });
-      });
+      child.on('close', (code, signal) => finish({ exitCode: code, connectedAt: started, ...(signal ? { signal } : {}) }));
     });
   }
 }

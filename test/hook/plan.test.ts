@@ -8,11 +8,13 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { parseArgs } from '../../src/args.js';
 import { UsageError } from '../../src/errors.js';
+import { FLAGS, flagsFor } from '../../src/flags.js';
 import {
   HOOK_MARKER,
   LOCK_NAME,
   deployOptions,
   deploysFor,
+  hookFlags,
   hookScript,
   installStep,
   logHeading,
@@ -122,6 +124,22 @@ test("deployOptions: the hook's options for one environment's deploy; nothing ho
   assert.is(hookOpts.command, 'hook', 'the hook options are not changed');
 });
 
+test('hookFlags: every deploy flag install takes reaches the installed hook, and parses back to the same options', () => {
+  const given = ['-q', '-d', '-j', '4', '--timeout', '30', '--connect-timeout', '2.5', '--batch', '25%', '--canary', '--wait-lock', '60'];
+  const install = parseArgs(['hook', 'install', 'production', '--force', ...given]);
+  const flags = hookFlags(install);
+  assert.equal(flags, given);
+  const back = parseArgs(['hook', 'post-receive', ...flags]);
+  for (const k of ['quiet', 'debug', 'concurrency', 'timeout', 'connectTimeout', 'batch', 'canary', 'waitLock'] as const) assert.equal(back[k], install[k], k);
+  assert.is(back.force, false, "install's --force replaces the hook; it never forces the deploys");
+  assert.equal(hookFlags(parseArgs(['hook', 'install'])), []);
+  assert.equal(hookFlags(parseArgs(['hook', 'install', '--batch', '3'])), ['--batch', '3']);
+  // A deploy flag added to 'hook' later must be carried too, or listed here as install's own.
+  const own = new Set(['path', 'force', 'repo', 'help', 'version']);
+  const carried = new Set(flags.map((f) => FLAGS.find((s) => `--${s.name}` === f || `-${s.short}` === f)?.name));
+  for (const f of flagsFor('hook')) if (!own.has(f.name)) assert.ok(carried.has(f.name), `--${f.name} is accepted by hook install but not carried`);
+});
+
 test('logHeading: UTC time and each branch with short revisions; no branch says so', () => {
   const t = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
   assert.is(logHeading(t, [push('main'), { branch: 'x', old: B, new: A }]), '=== 2026-01-02T03:04:05.006Z push: main aaaaaaa..bbbbbbb, x bbbbbbb..aaaaaaa\n');
@@ -148,7 +166,7 @@ test('hookScript: every recorded value reaches wd as one argument, hostile ones 
     config: join(odd, "deploy $HOME '.yml"),
     cwd: odd,
     envs: ['prod;touch pwned3', 'shop:a b', '$(touch pwned4)'],
-    quiet: true,
+    flags: ['-q', '--timeout', '$(touch pwned5)'],
   };
   const hook = join(gitDir, 'post-receive');
   writeFileSync(hook, hookScript(settings), { mode: 0o755 });
@@ -164,7 +182,7 @@ test('hookScript: every recorded value reaches wd as one argument, hostile ones 
       'arg=[post-receive]',
       'arg=[-p]',
       `arg=[${settings.config}]`,
-      'arg=[-q]',
+      ...settings.flags.map((f) => `arg=[${f}]`),
       ...settings.envs.map((e) => `arg=[${e}]`),
       `cwd=${odd}`,
       `GIT_DIR=${gitDir}`,
@@ -172,7 +190,7 @@ test('hookScript: every recorded value reaches wd as one argument, hostile ones 
       '',
     ].join('\n'),
   );
-  for (const dir of [root, odd, gitDir]) for (let i = 1; i <= 4; i++) assert.not.ok(existsSync(join(dir, `pwned${i}`)), `pwned${i} in ${dir}`);
+  for (const dir of [root, odd, gitDir]) for (let i = 1; i <= 5; i++) assert.not.ok(existsSync(join(dir, `pwned${i}`)), `pwned${i} in ${dir}`);
 });
 
 test('hookScript: the lock file is created 0600 even under umask 000, and the deploy keeps the umask git gave it', async () => {
@@ -184,7 +202,7 @@ test('hookScript: the lock file is created 0600 even under umask 000, and the de
   const gitDir = join(root, 'repo.git');
   mkdirSync(gitDir);
   const hook = join(gitDir, 'post-receive');
-  writeFileSync(hook, hookScript({ node, cli: join(root, 'cli.js'), config: 'd.yml', cwd: root, envs: [], quiet: false }), { mode: 0o755 });
+  writeFileSync(hook, hookScript({ node, cli: join(root, 'cli.js'), config: 'd.yml', cwd: root, envs: [], flags: [] }), { mode: 0o755 });
   const record = join(root, 'umask');
   const r = await runProcess('sh', ['-c', 'umask 000 && exec sh "$0"', hook], { cwd: gitDir, input: `${A} ${B} refs/heads/main\n`, env: { RECORD: record } });
   assert.is(r.code, 0, show(r));

@@ -205,6 +205,21 @@ test('rake_env values are not in any process argv on the host while the script r
   noSecret(readFileSync(`${p.app}.ps`, 'utf8'), 'ps -eo args under --debug');
 });
 
+test('--debug masks a multi-line rake_env value (a PEM key) and one with control characters, whichever form the trace takes', async () => {
+  // A newline makes bash trace the value raw over several lines; \x01 without one makes it $'...\001...'.
+  const pem = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAQEFAASCBKcwggSjAgEAAoIB\n-----END KEY-----';
+  const ctl = 'Zq9-first-half\x01Zq9-second-half';
+  const post = '#!/bin/bash\ntrue "$PEM_KEY"\ntrue "$CTL_TOKEN"\n';
+  const p = localProject({ 'post.sh': post }, { post_deploy_script: 'post.sh', rake_env: { PEM_KEY: pem, CTL_TOKEN: ctl } });
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  const d = await p.wd(['deploy', 'prod', '--debug']);
+  assert.is(d.code, 0, show(d));
+  const all = d.stdout + d.stderr;
+  assert.match(all, /\+ true '\*\*\*\n/, 'the multi-line value was traced, masked line by line');
+  assert.match(all, "local | + true $'***\\001***'\n", "the $'...' form is masked around its escape");
+  for (const f of ['MIIEvQIBADANBgkqhkiG9w0B', 'AQEFAASCBKcwggSjAgEAAoIB', 'Zq9-first-half', 'Zq9-second-half']) assert.not.match(all, f, `${f} is shown`);
+});
+
 test('a stale .git/index.lock gives the clear reason and changes nothing', async () => {
   const p = localProject();
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
