@@ -5,6 +5,7 @@ import minimist from 'minimist';
 import { UsageError, closest, didYouMean } from './errors.js';
 import { COMMANDS, COMMAND_SPECS, FLAGS, HOST_COMMANDS, type Command, type FlagSpec } from './flags.js';
 import { parseBatch, type Batch } from './keys.js';
+import { DEFAULT_EVERY, parseEvery } from './pull/schedule.js';
 
 export { COMMANDS, type Command } from './flags.js';
 
@@ -46,6 +47,10 @@ export interface Options {
   rev?: string;
   /** Go ahead where wd would refuse: init overwrites, hook install replaces wd's hook, hosts lose local changes. */
   force: boolean;
+  /** wd pull: what to do on the hosts. */
+  pull?: PullSubcommand;
+  /** wd pull install: seconds between pulls (--every, default 5m). */
+  every?: number;
   /** hook install: the bare repository. */
   repo?: string;
   /** completion --list-envs: print the discovered config's environments (used by the completion scripts). */
@@ -55,6 +60,9 @@ export interface Options {
   /** Positional words after the command (hook subcommands, init target, completion shell). */
   rest: string[];
 }
+
+export const PULL_SUBCOMMANDS = ['install', 'uninstall', 'status'] as const;
+export type PullSubcommand = (typeof PULL_SUBCOMMANDS)[number];
 
 const byName = new Map(FLAGS.map((f) => [f.name, f]));
 const byShort = new Map(FLAGS.filter((f) => f.short).map((f) => [f.short!, f]));
@@ -186,10 +194,23 @@ export function parseArgs(argv: readonly string[]): Options {
   };
 
   const opts = base(command, rest);
-  if ((HOST_COMMANDS as readonly string[]).includes(command)) {
+  let args = rest;
+  if (command === 'pull') {
+    const sub = rest[0];
+    const subs: readonly string[] = PULL_SUBCOMMANDS;
+    if (sub === undefined) throw new UsageError(`'wd pull' needs a subcommand: ${subs.join(', ')}. Usage: wd pull install|uninstall|status <env> [options].`);
+    if (!subs.includes(sub)) throw new UsageError(`unknown pull subcommand '${sub}'${didYouMean(sub, subs)}. Subcommands: ${subs.join(', ')}.`);
+    opts.pull = sub as PullSubcommand;
+    args = rest.slice(1);
+    const every = str('every');
+    if (every !== undefined && sub !== 'install') throw new UsageError(`--every applies to 'wd pull install' only (got 'wd pull ${sub}').`);
+    if (sub === 'install') opts.every = parseEvery(every ?? DEFAULT_EVERY);
+  }
+  if ((HOST_COMMANDS as readonly string[]).includes(command) || command === 'pull') {
+    const usage = command === 'pull' ? `wd pull ${opts.pull!} <env>` : `wd ${command} <env>`;
     let to = str('to');
-    const positional = rest[0];
-    if (rest.length > 1) throw new UsageError(`too many arguments: '${rest.slice(1).join(' ')}'. Usage: wd ${command} <env> [options].`);
+    const positional = args[0];
+    if (args.length > 1) throw new UsageError(`too many arguments: '${args.slice(1).join(' ')}'. Usage: ${usage} [options].`);
     // whiskey_disk's --to names the environment; after `wd rollback <env>` it can only mean the revision.
     if (command === 'rollback' && positional !== undefined && to !== undefined) {
       if (str('rev') !== undefined) throw new UsageError(`revision given twice: --to='${to}' and --rev='${str('rev')}'. Use --rev REV.`);

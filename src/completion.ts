@@ -4,7 +4,7 @@
 // [-p PATH]`, which prints them one a line and nothing at all on any error.
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Options } from './args.js';
+import { PULL_SUBCOMMANDS, type Options } from './args.js';
 import { candidates, listEnvironments, loadConfig, parseYaml } from './config.js';
 import { UsageError } from './errors.js';
 import { COMMAND_SPECS, FLAGS, HOST_COMMANDS, flagsFor, type FlagSpec } from './flags.js';
@@ -65,6 +65,9 @@ ${perCommand}
   case $cmd in
     ${HOST_COMMANDS.join('|')}) ((positional == 0)) && COMPREPLY=($(compgen -W "$(_wd_envs "$path")" -- "$cur")) ;;
     hook) ((positional == 0)) && COMPREPLY=($(compgen -W 'install uninstall post-receive' -- "$cur")) ;;
+    pull)
+      if ((positional == 0)); then COMPREPLY=($(compgen -W '${PULL_SUBCOMMANDS.join(' ')}' -- "$cur"))
+      elif ((positional == 1)); then COMPREPLY=($(compgen -W "$(_wd_envs "$path")" -- "$cur")); fi ;;
     completion) ((positional == 0)) && COMPREPLY=($(compgen -W '${SHELLS.join(' ')}' -- "$cur")) ;;
     help) ((positional == 0)) && COMPREPLY=($(compgen -W '${visibleCommands.map((c) => c.name).join(' ')}' -- "$cur")) ;;
     init) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -110,6 +113,7 @@ ${perCommand}
   case $cmd in
     ${HOST_COMMANDS.join('|')}) args+=('1:environment:_wd_envs') ;;
     hook) args+=('1:subcommand:(install uninstall post-receive)') ;;
+    pull) args+=('1:subcommand:(${PULL_SUBCOMMANDS.join(' ')})' '2:environment:_wd_envs') ;;
     completion) args+=('1:shell:(${SHELLS.join(' ')})') ;;
     help) args+=('1:command:(${visibleCommands.map((c) => c.name).join(' ')})') ;;
     init) args+=('1:file:_files') ;;
@@ -139,6 +143,8 @@ function fish(): string {
   lines.push(
     `complete -c wd -n '${seen(HOST_COMMANDS)}' -a '(command wd completion --list-envs 2>/dev/null)'`,
     `complete -c wd -n '${seen(['hook'])}' -a 'install uninstall post-receive'`,
+    `complete -c wd -n '${seen(['pull'])}; and not ${seen(PULL_SUBCOMMANDS)}' -a '${PULL_SUBCOMMANDS.join(' ')}'`,
+    `complete -c wd -n '${seen(['pull'])}; and ${seen(PULL_SUBCOMMANDS)}' -a '(command wd completion --list-envs 2>/dev/null)'`,
     `complete -c wd -n '${seen(['completion'])}' -a '${SHELLS.join(' ')}'`,
     `complete -c wd -n '${seen(['help'])}' -a '${visibleCommands.map((c) => c.name).join(' ')}'`,
     `complete -c wd -n '${seen(['init'])}' -F`,

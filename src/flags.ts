@@ -3,7 +3,7 @@
 // and shell completion (src/completion.ts), and is checked against the flag
 // table of docs/usage.md by a test. Add a flag here first.
 
-export const COMMANDS = ['setup', 'deploy', 'status', 'rollback', 'init', 'hook', 'completion', 'help', 'version'] as const;
+export const COMMANDS = ['setup', 'deploy', 'status', 'rollback', 'pull', 'init', 'hook', 'completion', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Commands that act on the hosts of an environment. */
@@ -22,6 +22,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   { name: 'deploy', args: '<env>', summary: 'fetch, check out, reset --hard origin/<branch>, run post_deploy_script' },
   { name: 'status', args: '<env>', summary: 'per host: revision, branch, last deploy and its result, lock holder' },
   { name: 'rollback', args: '<env>', summary: 'every host back one successful deploy (or to --rev REV)' },
+  { name: 'pull', args: 'install|uninstall|status <env>', summary: 'pull mode: every host deploys itself on a timer (systemd or cron), no wd needed there' },
   { name: 'init', args: '[FILE]', summary: 'write a commented starter deploy.yml' },
   { name: 'hook', args: 'install|uninstall|post-receive', summary: 'git hook integration: push to deploy' },
   { name: 'completion', args: 'bash|zsh|fish', summary: 'print a shell completion script' },
@@ -47,6 +48,8 @@ const HOSTS = HOST_COMMANDS;
 const ALL = COMMANDS;
 // The flags of the deploys `wd hook post-receive` runs; it passes them on.
 const RUN: readonly Command[] = [...HOSTS, 'hook'];
+// `wd pull` acts on the hosts of an environment like the host commands.
+const PULL: readonly Command[] = [...HOSTS, 'pull'];
 
 export const FLAGS: readonly FlagSpec[] = [
   {
@@ -54,7 +57,7 @@ export const FLAGS: readonly FlagSpec[] = [
     short: 't',
     type: 'string',
     value: 'ENV|PROJECT:ENV',
-    commands: HOSTS,
+    commands: PULL,
     help: 'the environment, whiskey_disk style (rollback: the revision, when <env> is given)',
   },
   {
@@ -62,17 +65,29 @@ export const FLAGS: readonly FlagSpec[] = [
     short: 'p',
     type: 'string',
     value: 'FILE|DIR|URL',
-    commands: [...HOSTS, 'hook', 'completion'],
+    commands: [...PULL, 'hook', 'completion'],
     help: 'config file, directory to search, or http(s) URL',
   },
-  { name: 'only', short: 'o', type: 'string', value: 'HOST', commands: HOSTS, help: 'act on this one host (as written in domain, or without user@)' },
-  { name: 'roles', short: 'r', type: 'string', value: 'a,b', commands: HOSTS, help: 'act on hosts having any of these roles' },
+  { name: 'only', short: 'o', type: 'string', value: 'HOST', commands: PULL, help: 'act on this one host (as written in domain, or without user@)' },
+  { name: 'roles', short: 'r', type: 'string', value: 'a,b', commands: PULL, help: 'act on hosts having any of these roles' },
   { name: 'check', short: 'c', type: 'boolean', commands: ['deploy'], help: 'skip hosts already at the remote branch head ("No changes to deploy.")' },
   { name: 'debug', short: 'd', type: 'boolean', commands: RUN, help: "trace the remote script (set -x) and show git's own output" },
-  { name: 'dry-run', short: 'n', type: 'boolean', commands: HOSTS, help: 'print the exact script each host would run; contact nothing' },
-  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: RUN, help: 'at most N hosts at once (default: all, up to 256)' },
-  { name: 'timeout', type: 'string', value: 'S', commands: RUN, help: "seconds the whole script may run on a host (default: the config's timeout, else none)" },
-  { name: 'connect-timeout', type: 'string', value: 'S', commands: RUN, help: "seconds to connect to a host (default: the config's connect_timeout, else 20)" },
+  { name: 'dry-run', short: 'n', type: 'boolean', commands: PULL, help: 'print the exact script each host would run; contact nothing' },
+  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: [...RUN, 'pull'], help: 'at most N hosts at once (default: all, up to 256)' },
+  {
+    name: 'timeout',
+    type: 'string',
+    value: 'S',
+    commands: [...RUN, 'pull'],
+    help: "seconds the whole script may run on a host (default: the config's timeout, else none; pull install: each pulled deploy's)",
+  },
+  {
+    name: 'connect-timeout',
+    type: 'string',
+    value: 'S',
+    commands: [...RUN, 'pull'],
+    help: "seconds to connect to a host (default: the config's connect_timeout, else 20)",
+  },
   {
     name: 'batch',
     type: 'string',
@@ -90,8 +105,15 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'history', type: 'string', value: 'N', commands: ['status'], help: 'also show the last N history lines of each host' },
   { name: 'rev', type: 'string', value: 'REV', commands: ['rollback'], help: 'roll back to this revision instead of the previous successful deploy' },
-  { name: 'json', type: 'boolean', commands: HOSTS, help: 'machine-readable result on stdout; host output goes to stderr' },
-  { name: 'quiet', short: 'q', type: 'boolean', commands: RUN, help: 'only failures and the summary' },
+  {
+    name: 'every',
+    type: 'string',
+    value: 'INTERVAL',
+    commands: ['pull'],
+    help: 'pull install: how often each host pulls, e.g. 5m or 1h (default 5m), each run a random part of it late',
+  },
+  { name: 'json', type: 'boolean', commands: PULL, help: 'machine-readable result on stdout; host output goes to stderr' },
+  { name: 'quiet', short: 'q', type: 'boolean', commands: [...RUN, 'pull'], help: 'only failures and the summary' },
   {
     name: 'force',
     type: 'boolean',

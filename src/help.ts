@@ -70,6 +70,23 @@ its result, whether the checkout is clean and behind origin, and who holds the l
 runs with WD_ROLLBACK=1. whiskey_disk's --to names the environment, so after <env>
 'wd rollback prod --to REV' means the revision too.`,
   },
+  pull: {
+    usage: `wd pull install <env> [--every 5m] [options]
+       wd pull uninstall <env> [options]
+       wd pull status <env> [options]`,
+    text: `Pull mode: every host of <env> deploys itself, with nothing central to scale.
+install puts on each host (one SSH connection each, all at once) a bash script under the
+deploy's state directory (in place: <deploy_to>/.git/wd/pull/, releases: <deploy_to>/.wd/pull/):
+the deploy script wd would run there, with --check, so a run with nothing new changes nothing.
+It runs from a systemd timer where systemd runs (system units for root, user units otherwise:
+those need 'loginctl enable-linger USER' to run while USER is logged out), else from the login
+user's crontab, every --every (1m to 24h, dividing an hour or a day; default 5m), each run a
+random part of the interval late so a fleet does not fetch at the same second. A pulled deploy
+takes the same lock and writes the same history (by pull@HOST) and log as a pushed one.
+Run install again to pick up a changed deploy.yml. uninstall removes the schedule and the
+files; status shows per host whether pull mode is on, its interval, and the last pulled run
+(skipped runs too). Needs 'wd setup <env>' first. Nothing else is installed: no node, no wd.`,
+  },
   init: {
     usage: 'wd init [FILE] [--force]',
     text: `Write a commented starter config showing every key (default: deploy.yml in the current

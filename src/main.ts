@@ -66,6 +66,8 @@ async function dispatch(opts: Options, io: Io): Promise<number> {
       const { runHook } = await import('./hook/hook.js');
       return runHook(opts, io);
     }
+    case 'pull':
+      return (await import('./pull.js')).runPull(opts, io);
     case 'setup':
     case 'deploy':
     case 'status':

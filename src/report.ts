@@ -64,6 +64,32 @@ export function parseHistory(line: string | undefined): HistoryEntry | undefined
   };
 }
 
+/** One line of <state>/pull/last, written by pull mode's run.sh after every pulled run (docs/scaling.md). */
+export interface PullRun {
+  time: string;
+  /** The deploy job's result: ok, unchanged, failed <step>, busy <holder>, timeout. */
+  result: string;
+  revision: string | null;
+  exitCode: number;
+  duration: string;
+  reason: string | null;
+}
+
+export function parsePullRun(line: string | undefined): PullRun | null {
+  if (!line) return null;
+  const f = line.split('\t');
+  if (f.length < 5) return null;
+  return { time: f[0]!, result: f[1]!, revision: f[2] && f[2] !== '-' ? f[2] : null, exitCode: Number(f[3]), duration: f[4]!, reason: f[5] || null };
+}
+
+/** Pull mode as `wd status` sees it: installed (its <state>/pull/schedule line) and the last pulled run. */
+function pullOf(f: Record<string, string>): Record<string, unknown> {
+  if (f['pull'] === undefined) return {};
+  // scheduler, every, id, installed at, installed by.
+  const s = f['pull'].split('\t');
+  return { pull: { scheduler: s[0] || null, every: s[1] && /^[0-9]+$/.test(s[1]) ? Number(s[1]) : null, lastRun: parsePullRun(f['pull_last']) } };
+}
+
 /** wd status: what each host reported, as data. */
 export function hostStatus(r: HostResult): Record<string, unknown> {
   const f = r.fields ?? {};
@@ -89,6 +115,7 @@ export function hostStatus(r: HostResult): Record<string, unknown> {
     lock: f['lock'] ? f['lock'] : null,
     // strategy: releases: the release current points to, and the ones kept (oldest first).
     ...(f['strategy'] === 'releases' ? { strategy: 'releases', release: f['release'] || null, releases: f['releases'] ? f['releases'].split('/') : [] } : {}),
+    ...pullOf(f),
     ...(r.history ? { history: r.history.map((l) => parseHistory(l) ?? { raw: l }) } : {}),
   };
 }
@@ -126,6 +153,12 @@ export function statusTable(results: readonly HostResult[], color: boolean, _now
     if (s['strategy'] === 'releases') {
       const kept = (s['releases'] as string[]).map((n) => (n === s['release'] ? `${n} (live)` : n));
       extra.push(`  ${r.host}: ${s['release'] ? `current -> releases/${String(s['release'])}` : 'no live release'}; kept: ${kept.join(', ') || 'none'}`);
+    }
+    const pull = s['pull'] as { scheduler: string | null; every: number | null; lastRun: PullRun | null } | undefined;
+    if (pull) {
+      const every = pull.every ? `, every ${pull.every % 3600 === 0 ? `${pull.every / 3600}h` : `${pull.every / 60}m`}` : '';
+      const last = pull.lastRun ? `last pulled run ${pull.lastRun.time} ${pull.lastRun.result}` : 'no pulled run yet';
+      extra.push(`  ${r.host}: pull mode (${pull.scheduler ?? 'unknown'}${every}); ${sanitize(last)}`);
     }
     for (const h of r.history ?? []) extra.push(`  ${r.host}: ${h.replace(/\t/g, '  ')}`);
   }

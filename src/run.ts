@@ -75,7 +75,7 @@ export async function prepare(action: Action, env: EnvConfig, opts: Options, io:
 }
 
 /** How to reach a host over SSH (~/.ssh/config included); a problem is a ConfigError, found by --dry-run too. */
-async function sshSettings(plan: HostPlan, io: Io, readFile: (path: string) => string | undefined) {
+export async function sshSettings(plan: HostPlan, io: Io, readFile: (path: string) => string | undefined) {
   const { resolveSsh } = await import('./ssh/options.js');
   const home = io.env['HOME'] ?? homedir();
   return resolveSsh(plan.host.name, plan.host.ssh, {

@@ -529,6 +529,9 @@ export const STATUS_STATE = `wd_status_state() {
     fi
   fi
   wd_mark status lock "$lock"
+  # Pull mode (src/pull/script.ts): how it was installed, and its last run.
+  if [ -f "$state/pull/schedule" ]; then wd_mark status pull "$(<"$state/pull/schedule")"; fi
+  if [ -f "$state/pull/last" ]; then wd_mark status pull_last "$(<"$state/pull/last")"; fi
 }`;
 
 function statusBody(): string[] {

@@ -74,9 +74,8 @@ test('auth: passphrase-protected key without agent fails fast, names the key and
   const fx = await sshFixture({ authorizedKeys: [locked.publicKey] });
   const h = fx.hosts[0]!;
   fx.config({}, [{ name: h.name, ssh_options: ['-i', locked.privatePath, '-o', `UserKnownHostsFile=${fx.knownHosts}`] }]);
-  const t0 = Date.now();
+  // fx.wd gives up after 30 s: a wd waiting for a passphrase would fail the test there.
   const r = await fx.wd(['setup', 'prod']);
-  assert.ok(Date.now() - t0 < 10000, 'must not wait for a passphrase');
   assert.is(r.code, 1, both(r));
   expectResult(r.stdout, h.name, 'authentication failed');
   expectResult(r.stdout, h.name, `${locked.privatePath} is passphrase-protected`);

@@ -3,7 +3,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:d55439fc0c12e38e::
+WD_MARK=::wd:8cb652db837ace2d::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -42,6 +42,9 @@ wd_status_state() {
     fi
   fi
   wd_mark status lock "$lock"
+  # Pull mode (src/pull/script.ts): how it was installed, and its last run.
+  if [ -f "$state/pull/schedule" ]; then wd_mark status pull "$(<"$state/pull/schedule")"; fi
+  if [ -f "$state/pull/last" ]; then wd_mark status pull_last "$(<"$state/pull/last")"; fi
 }
 wd_status() {
   local head state ts

