@@ -5,6 +5,17 @@
 //   node bench/run.mjs [--quick] [--n 1,10,50,100] [--rtt 0,50] [--runs 3]
 //                      [--only wd,floor,...] [--slow-after 15] [--skip-after 100]
 //                      [--no-docs] [--remove-users] [--serve [--trace]] [--kex LIST]
+//                      [--scenario ssh,null] [--caps 64,256,1024] [--key-type ed25519|rsa] [--no-warmup]
+//                      [--host-ms 0]
+//
+// --scenario: which scenarios run (default both). "ssh" is the loopback sshd
+// testbed (N up to 500, real git on every host); "null" is N null hosts
+// (lib/null-host.mjs: real SSH, an instant successful deploy, so only the
+// deployer's own cost is measured): wd and the floor, N default 100,1000,5000
+// (--n sets it when only null runs). --caps adds wd runs with those default
+// concurrency caps; --key-type picks the client key of the null scenario;
+// --no-warmup skips its unrecorded first round; --host-ms makes each null
+// host answer that many ms after the script arrived (a deploy's time on a host).
 //
 // --serve builds the testbed (users, sshd, proxies, origin, configs for the
 // largest N), prints how to reach it, and waits for Ctrl-C: for reproducing.
@@ -30,6 +41,7 @@ import { contenders, wdConfig, prepareConfigRoot, cleanEnv, sshArgs, PM2_HOME, P
 import crypto from 'node:crypto';
 import { measure, stats, hasGnuTime } from './lib/measure.mjs';
 import { renderReport, evaluateTargets } from './lib/report.mjs';
+import { runNullScenario, renderNull } from './lib/null-bench.mjs';
 
 // ---------------------------------------------------------------- options --
 
@@ -46,6 +58,10 @@ function parseOptions(argv) {
     quick: false,
     kex: undefined,
     coldRuns: 15,
+    scenarios: ['ssh', 'null'],
+    nullN: [100, 1000, 5000],
+    caps: null,
+    keyType: 'ed25519',
   };
   const env = process.env;
   const list = (s) =>
@@ -114,6 +130,21 @@ function parseOptions(argv) {
       case '--trace':
         o.trace = true;
         break;
+      case '--scenario':
+        o.scenarios = list(val());
+        break;
+      case '--caps':
+        o.caps = nums(val());
+        break;
+      case '--host-ms':
+        o.hostMs = Number(val());
+        break;
+      case '--no-warmup':
+        o.warmup = false;
+        break;
+      case '--key-type':
+        o.keyType = val();
+        break;
       case '-h':
       case '--help':
         usage();
@@ -121,6 +152,15 @@ function parseOptions(argv) {
       default:
         usage(`unknown option ${a}`);
     }
+  }
+  if (o.scenarios.some((x) => x !== 'ssh' && x !== 'null') || !o.scenarios.length) usage('--scenario: ssh, null or both');
+  if (!['ed25519', 'rsa', 'ecdsa'].includes(o.keyType)) usage('--key-type: ed25519, rsa or ecdsa');
+  if (o.caps?.some((x) => !(x >= 1 && Number.isInteger(x)))) usage('--caps: whole numbers >= 1');
+  if (!o.scenarios.includes('ssh')) {
+    // Only null hosts: --n is their count.
+    if (explicitN) o.nullN = [...new Set(o.n)].sort((a, b) => a - b);
+    if (o.nullN.some((x) => !(x >= 1 && x <= 20000 && Number.isInteger(x)))) usage('--n: null host counts between 1 and 20000');
+    return o;
   }
   if (o.quick && !explicitN) o.n = [1, 10];
   if (!o.n.length || o.n.some((x) => !(x >= 1 && x <= 500 && Number.isInteger(x)))) usage('--n: host counts between 1 and 500');
@@ -156,10 +196,22 @@ tb.installExitHandlers();
 
 if (opts.reportOnly) {
   const saved = JSON.parse(fs.readFileSync(opts.reportFrom || path.join(tb.WORK, 'results', 'latest.json'), 'utf8'));
+  if (saved.scenarios?.[0]?.contenders) {
+    // A null-host run (results/null-*.json).
+    const markdown = nullMarkdown(saved, saved.command ?? 'npm run bench -- --scenario null');
+    process.stdout.write(`${markdown}\n`);
+    if (opts.docs) writeDocs(markdown, 'null');
+    process.exit(0);
+  }
   saved.targets = evaluateTargets(saved);
   const { table, markdown } = renderReport(saved);
   process.stdout.write(table + '\n');
   if (opts.docs) writeDocs(markdown);
+  process.exit(0);
+}
+
+if (!opts.scenarios.includes('ssh')) {
+  await nullOnly();
   process.exit(0);
 }
 
@@ -236,10 +288,7 @@ function wdVersion() {
 const started = Date.now();
 const results = {
   started: new Date(started).toISOString(),
-  command:
-    process.env.npm_lifecycle_event === 'bench'
-      ? ['npm run bench', ...(process.argv.slice(2).length ? ['--', ...process.argv.slice(2)] : [])].join(' ')
-      : ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
+  command: commandLine(),
   options: { ...opts },
   machine: tb.machineFacts(),
   versions: {},
@@ -638,11 +687,52 @@ async function ensureNewSecond() {
   if (wait > 0) await tb.sleep(wait);
 }
 
+// ------------------------------------------------------------ null hosts --
+
+function commandLine() {
+  return process.env.npm_lifecycle_event === 'bench'
+    ? ['npm run bench', ...(process.argv.slice(2).length ? ['--', ...process.argv.slice(2)] : [])].join(' ')
+    : ['node bench/run.mjs', ...process.argv.slice(2)].join(' ');
+}
+
+async function nullScenario() {
+  const wdCli = snapshotWd() ? WD_CLI : null;
+  if (!wdCli) throw new Error('dist/cli.js missing: run npm run build first');
+  const res = await runNullScenario({
+    n: opts.nullN,
+    runs: opts.runs,
+    caps: opts.caps,
+    warmup: opts.warmup !== false,
+    hostMs: opts.hostMs ?? 0,
+    keyType: opts.keyType,
+    log,
+    wdCli,
+    floor: !opts.only || opts.only.includes('floor'),
+  });
+  const markdown = nullMarkdown(res, commandLine());
+  process.stdout.write(`\n${markdown}\n`);
+  if (opts.docs) writeDocs(markdown, 'null');
+  return res;
+}
+
+function nullMarkdown(res, command) {
+  const { table, growth, head } = renderNull(res);
+  return [`Null hosts, ${head}. Command: \`${command}\`.`, '', table, '', ...growth.map((g) => `- ${g}`)].join('\n');
+}
+
+async function nullOnly() {
+  try {
+    await nullScenario();
+  } finally {
+    tb.cleanupAll();
+  }
+}
+
 /** Replace the results section of docs/benchmarks.md (between its markers). */
-function writeDocs(markdown) {
+function writeDocs(markdown, section = 'results') {
   const doc = path.join(tb.ROOT, 'docs', 'benchmarks.md');
-  const begin = '<!-- bench:results:begin -->',
-    end = '<!-- bench:results:end -->';
+  const begin = `<!-- bench:${section}:begin -->`,
+    end = `<!-- bench:${section}:end -->`;
   let text = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
   if (!text.includes(begin) || !text.includes(end)) text += `\n${begin}\n${end}\n`;
   text = text.slice(0, text.indexOf(begin) + begin.length) + '\n' + markdown + '\n' + text.slice(text.indexOf(end));
@@ -663,6 +753,7 @@ try {
   } else {
     log(`results in bench/.work/results/latest.json (${results.durationS} s in all)`);
   }
+  if (opts.scenarios.includes('null')) await nullScenario();
 } finally {
   tb.cleanupAll();
 }

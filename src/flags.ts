@@ -73,7 +73,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'check', short: 'c', type: 'boolean', commands: ['deploy'], help: 'skip hosts already at the remote branch head ("No changes to deploy.")' },
   { name: 'debug', short: 'd', type: 'boolean', commands: RUN, help: "trace the remote script (set -x) and show git's own output" },
   { name: 'dry-run', short: 'n', type: 'boolean', commands: PULL, help: 'print the exact script each host would run; contact nothing' },
-  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: [...RUN, 'pull'], help: 'at most N hosts at once (default: all, up to 256)' },
+  { name: 'concurrency', short: 'j', type: 'string', value: 'N', commands: [...RUN, 'pull'], help: 'at most N hosts at once (default: all, up to 512)' },
   {
     name: 'timeout',
     type: 'string',

@@ -74,7 +74,7 @@ export async function deploy(env: EnvConfig, o: DeployOptions = {}): Promise<Hos
     io,
   );
   const plans = planHosts(env, o.action ?? 'deploy', { roles: o.roles ?? [], ...(o.only !== undefined ? { only: o.only } : {}) }, io.cwd, run);
-  const { results } = await execute({ env, plans, scripts: plans.map(buildScript) }, io, {
+  const { results } = await execute({ env, plans, scripts: buildScript }, io, {
     progress: false,
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.onLine ? { onLine: o.onLine } : {}),

@@ -10,7 +10,7 @@ import { dim, sanitize, useColor, type Stream } from './output.js';
 import { planHosts, waves, type Action, type HostPlan, type RunFlags } from './plan.js';
 import { Progress } from './progress.js';
 import { exitCode, jsonReport, statusTable, summary } from './report.js';
-import { MAX_CONCURRENCY, runHosts, type HostResult } from './runner.js';
+import { MAX_CONCURRENCY, runHosts, type HostJob, type HostResult } from './runner.js';
 import { buildScript, type BuiltScript } from './script.js';
 import { LocalTransport } from './transport/local.js';
 import { VERSION } from './version.js';
@@ -29,7 +29,42 @@ export interface Io {
 export interface Prepared {
   env: EnvConfig;
   plans: HostPlan[];
-  scripts: BuiltScript[];
+  /**
+   * Each host's script, or the function that builds one. A function is called
+   * as each host starts, so a run to thousands of hosts never holds all their
+   * scripts (tens of KB each) at once.
+   */
+  scripts: readonly BuiltScript[] | ((plan: HostPlan) => BuiltScript);
+}
+
+/** Host i's script, built now when `p.scripts` is a function. */
+export function scriptOf(p: Prepared, i: number): BuiltScript {
+  return typeof p.scripts === 'function' ? p.scripts(p.plans[i]!) : p.scripts[i]!;
+}
+
+/**
+ * A runner job whose script is built when the runner asks for it, and let go
+ * once handed to the transport (the mark, a few bytes, is kept).
+ */
+function lazyJob(name: string, transport: Transport, build: () => BuiltScript): HostJob {
+  let built: BuiltScript | undefined;
+  let mark: string | undefined;
+  return {
+    name,
+    transport,
+    get mark() {
+      if (mark === undefined) {
+        built ??= build();
+        mark = built.mark;
+      }
+      return mark;
+    },
+    get script() {
+      const text = (built ?? build()).text;
+      built = undefined;
+      return text;
+    },
+  };
 }
 
 /** The config stage: find, read and validate the environment. Any problem is exit 2. */
@@ -70,8 +105,7 @@ export function runFlags(opts: RunOptions, env: EnvConfig, io: Pick<Io, 'env'>):
 /** Everything up to the scripts; pure but for the SSH settings check. Any problem here is exit 2. */
 export async function prepare(action: Action, env: EnvConfig, opts: Options, io: Io): Promise<Prepared> {
   const plans = planHosts(env, action, { roles: opts.roles, ...(opts.only !== undefined ? { only: opts.only } : {}) }, io.cwd, runFlags(opts, env, io));
-  const scripts = plans.map(buildScript);
-  return { env, plans, scripts };
+  return { env, plans, scripts: buildScript };
 }
 
 /** How to reach a host over SSH (~/.ssh/config included); a problem is a ConfigError, found by --dry-run too. */
@@ -170,7 +204,7 @@ export async function execute(p: Prepared, io: Io, o: ExecuteOptions = {}): Prom
   try {
     const timeoutSec = p.plans[0]?.run.timeout ?? 0;
     const results = await runHosts(
-      p.plans.map((plan, i) => ({ name: plan.host.name, script: p.scripts[i]!.text, mark: p.scripts[i]!.mark, transport: transports[i]! })),
+      p.plans.map((plan, i) => lazyJob(plan.host.name, transports[i]!, () => scriptOf(p, i))),
       {
         concurrency: o.concurrency ?? MAX_CONCURRENCY,
         stdout: progress.wrap(masked(o.hostOut ?? io.stdout)),
@@ -217,7 +251,7 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
   const env = await loadEnv(opts, io.cwd);
   for (const w of env.warnings) io.stderr.write(`wd: warning: ${w}\n`);
   const prepared = await prepare(action, env, opts, io);
-  const { plans, scripts } = prepared;
+  const { plans } = prepared;
   if (plans.length === 0 && !opts.json) {
     io.stdout.write(`No deployments to report.\n`);
     if (opts.only !== undefined)
@@ -230,13 +264,13 @@ export async function runAction(action: Action, opts: Options, io: Io): Promise<
     await Promise.all(plans.filter((p) => !p.host.local).map((p) => sshSettings(p, io, readFile)));
   }
   if (opts.dryRun && opts.json) {
-    const hosts = plans.map((p, i) => ({ host: p.host.name, script: scripts[i]!.text }));
+    const hosts = plans.map((p, i) => ({ host: p.host.name, script: scriptOf(prepared, i).text }));
     io.stdout.write(JSON.stringify({ version: VERSION, command: action, environment: env.environment, status: 'dry-run', hosts }, null, 2) + '\n');
     return { code: 0, results: [] };
   }
   if (opts.dryRun) {
     plans.forEach((p, i) => {
-      io.stdout.write(`# ---- ${p.host.name} ----\n${scripts[i]!.text}`);
+      io.stdout.write(`# ---- ${p.host.name} ----\n${scriptOf(prepared, i).text}`);
     });
     return { code: 0, results: [] };
   }

@@ -1,5 +1,6 @@
 // host jobs → results. Starts hosts up to the concurrency cap, in waves when
 // asked, streams output as it comes, and never rejects: each host gets a result.
+import { setMaxListeners } from 'node:events';
 import { parseMark, stepWords, type Outcome } from './marks.js';
 import { HostOutput, type Stream } from './output.js';
 import type { Transport, TransportResult } from './transport/types.js';
@@ -59,9 +60,13 @@ export interface RunOptions {
   onDone?(host: string, ok: boolean): void;
 }
 
-// "All hosts at once" has to stop somewhere: past this, more sockets in
-// flight only queue on the CPU doing key exchange.
-export const MAX_CONCURRENCY = 256;
+// "All hosts at once" has to stop somewhere. Chosen from the null-host bench
+// (docs/scaling.md#the-concurrency-cap): with hosts that take 2 s to deploy,
+// 5,000 of them took 96 s at 256 and 62 s at 512; past 512 the key exchanges
+// queue on the client's CPU until some hit the connect timeout (1,024 on a busy
+// 2-core machine: 2 of 5,000 hosts timed out; 2,048: hundreds), and each
+// connection in flight costs about 30 KB more memory.
+export const MAX_CONCURRENCY = 512;
 /** How much longer than the host's own timeout the client waits before it gives up on the host. */
 const CLIENT_TIMEOUT_SLACK_MS = 15_000;
 
@@ -74,6 +79,8 @@ export function failureReason(step: string | undefined, exitCode: number | null,
 }
 
 export async function runHosts(jobs: readonly HostJob[], o: RunOptions): Promise<HostResult[]> {
+  // Every running host listens for the second Ctrl-C: hundreds of listeners are expected, not a leak warning on stderr.
+  if (o.abortRunning) setMaxListeners(0, o.abortRunning);
   const results: HostResult[] = new Array<HostResult>(jobs.length);
   const waves = o.waves ?? [jobs.length];
   let start = 0;

@@ -30,9 +30,9 @@ export function describeKey(blob: Buffer): { keyType: string; key: string; finge
   return { keyType, key: blob.toString('base64'), fingerprint: `SHA256:${fp}` };
 }
 
-function globMatch(pattern: string, name: string): boolean {
+function globRegExp(pattern: string): RegExp {
   // Only * and ? are special; the brackets of "[host]:port" are literal.
-  const re = new RegExp(
+  return new RegExp(
     '^' +
       pattern
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
@@ -41,29 +41,57 @@ function globMatch(pattern: string, name: string): boolean {
       '$',
     'i',
   );
-  return re.test(name);
 }
 
-function hostsFieldMatches(field: string, id: string): boolean {
-  if (field.startsWith('|1|')) {
-    const [, , salt, hash] = field.split('|');
-    if (!salt || !hash) return false;
-    const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(id).digest('base64');
-    return h === hash;
-  }
-  let matched = false;
-  for (const pat of field.split(',')) {
-    if (pat.startsWith('!')) {
-      if (globMatch(pat.slice(1), id)) return false;
-    } else if (globMatch(pat, id)) matched = true;
-  }
-  return matched;
+interface Line {
+  entry: KnownEntry;
+  revoked: boolean;
+  /** Whether the hosts field names this id; absent for lines found through the name index. */
+  matches?: (id: string) => boolean;
 }
 
-/** Entries of one known_hosts text that name this host. */
-export function findEntries(text: string, file: string, id: string): { entries: KnownEntry[]; revoked: KnownEntry[] } {
-  const entries: KnownEntry[] = [];
-  const revoked: KnownEntry[] = [];
+/** One known_hosts text, parsed once: plain names in a map, the rest (hashed, wildcards, negations) scanned. */
+interface Index {
+  byName: Map<string, Line[]>;
+  scanned: Line[];
+  found: Map<string, { entries: KnownEntry[]; revoked: KnownEntry[] }>;
+}
+
+function hashedMatcher(field: string): (id: string) => boolean {
+  const [, , salt, hash] = field.split('|');
+  if (!salt || !hash) return () => false;
+  const key = Buffer.from(salt, 'base64');
+  return (id) => createHmac('sha1', key).update(id).digest('base64') === hash;
+}
+
+function patternMatcher(pats: string[]): (id: string) => boolean {
+  const compiled = pats.map((p) => (p.startsWith('!') ? { not: true, re: globRegExp(p.slice(1)) } : { not: false, re: globRegExp(p) }));
+  return (id) => {
+    let matched = false;
+    for (const { not, re } of compiled) {
+      if (not) {
+        if (re.test(id)) return false;
+      } else if (re.test(id)) matched = true;
+    }
+    return matched;
+  };
+}
+
+// Keyed by file and text: at thousands of hosts, each host looked the whole file up twice per connection.
+const indexes = new Map<string, Map<string, Index>>();
+
+function indexOf(text: string, file: string): Index {
+  let perFile = indexes.get(file);
+  if (!perFile) {
+    perFile = new Map();
+    indexes.set(file, perFile);
+  }
+  let ix = perFile.get(text);
+  if (ix) return ix;
+  ix = { byName: new Map(), scanned: [], found: new Map() };
+  // One text per file is current; an older one (the file changed) is not looked up again.
+  perFile.clear();
+  perFile.set(text, ix);
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -73,11 +101,34 @@ export function findEntries(text: string, file: string, id: string): { entries: 
     const [hosts, keyType, key] = f;
     if (!hosts || !keyType || !key) return;
     if (marker === '@cert-authority') return; // wd does not do host certificates
-    if (!hostsFieldMatches(hosts, id)) return;
-    const e = { file, line: i + 1, keyType, key };
-    (marker === '@revoked' ? revoked : entries).push(e);
+    const l: Line = { entry: { file, line: i + 1, keyType, key }, revoked: marker === '@revoked' };
+    if (hosts.startsWith('|1|')) l.matches = hashedMatcher(hosts);
+    else {
+      const pats = hosts.split(',');
+      if (pats.some((p) => /[*?!]/.test(p))) l.matches = patternMatcher(pats);
+      else {
+        for (const name of new Set(pats.map((p) => p.toLowerCase()))) {
+          const list = ix!.byName.get(name);
+          if (list) list.push(l);
+          else ix!.byName.set(name, [l]);
+        }
+        return;
+      }
+    }
+    ix!.scanned.push(l);
   });
-  return { entries, revoked };
+  return ix;
+}
+
+/** Entries of one known_hosts text that name this host, in file order. */
+export function findEntries(text: string, file: string, id: string): { entries: KnownEntry[]; revoked: KnownEntry[] } {
+  const ix = indexOf(text, file);
+  const cached = ix.found.get(id);
+  if (cached) return cached;
+  const lines = [...(ix.byName.get(id.toLowerCase()) ?? []), ...ix.scanned.filter((l) => l.matches!(id))].sort((a, b) => a.entry.line - b.entry.line);
+  const found = { entries: lines.filter((l) => !l.revoked).map((l) => l.entry), revoked: lines.filter((l) => l.revoked).map((l) => l.entry) };
+  ix.found.set(id, found);
+  return found;
 }
 
 export function verdict(files: Array<{ file: string; text: string }>, id: string, keyType: string, key: string): Verdict {

@@ -1,17 +1,18 @@
 // Runs the script over SSH with the ssh2 package: one TCP connection (plus one
 // per ProxyJump hop) and one exec channel per host. Never prompts: host keys
 // are checked against known_hosts, keys come from the agent and key files.
-import ssh2, { type AnyAuthMethod, type ConnectConfig, type ClientChannel, type ParsedKey } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type ConnectConfig, type ClientChannel } from 'ssh2';
 import type { Readable } from 'node:stream';
 
 // ssh2 is CommonJS; only some names survive as ESM named exports, so take them from the default.
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { readText } from '../files.js';
 import { addKnownHost, describeKey, hostId, knownTypes, verdict, type AddResult, type KnownEntry, type Verdict } from './known-hosts.js';
 import { quote } from '../quote.js';
 import type { SshSettings } from './options.js';
 import { ProxyCommand } from './proxy-command.js';
+import { privateKeyOnce } from './private-key.js';
 import { onAbort, REMOTE_COMMAND, type RunRequest, type Transport, type TransportResult } from '../transport/types.js';
 
 export interface SshDeps {
@@ -29,17 +30,6 @@ const HOST_KEY_ALGOS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp3
 const algoKeyType = (a: string): string => (a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a);
 
 class HostError extends Error {}
-
-// One parse per key text and run, however many hosts use the key.
-const parsedKeys = new Map<string, ReturnType<typeof utils.parseKey>>();
-function parseKeyOnce(text: string): ReturnType<typeof utils.parseKey> {
-  let k = parsedKeys.get(text);
-  if (k === undefined) {
-    k = utils.parseKey(text);
-    parsedKeys.set(text, k);
-  }
-  return k;
-}
 
 export class SshTransport implements Transport {
   constructor(
@@ -205,16 +195,15 @@ export class SshTransport implements Transport {
     for (const file of hop.identityFiles) {
       const text = this.deps.readFile(file);
       if (text === undefined) continue;
-      const parsed = parseKeyOnce(text);
-      if (parsed instanceof Error) {
+      const key = privateKeyOnce(text);
+      if (key instanceof Error) {
         notes.push(
-          /encrypted|passphrase/i.test(parsed.message)
+          /encrypted|passphrase/i.test(key.message)
             ? `${file} is passphrase-protected; add it to ssh-agent (ssh-add ${file}) so wd can use it without a prompt`
-            : `${file} could not be read as a private key (${parsed.message})`,
+            : `${file} could not be read as a private key (${key.message})`,
         );
         continue;
       }
-      const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey;
       methods.push({ label: file, method: { type: 'publickey', username: hop.user, key } });
     }
     if (hop.agent !== undefined && hop.identitiesOnly) {
