@@ -1,6 +1,7 @@
 // npm runs this as `prepare`: after `npm ci` / `npm install` in a clone, before `npm pack` and
 // `npm publish` (so the tarball carries a fresh dist/), and for a git dependency. It makes a
-// clean dist/ (no file left over from a module that moved).
+// clean dist/ (no file left over from a module that moved): tsc's output, then the CLI bundled
+// into one file (`npm run build` does the same two steps).
 //
 // `npm i -g .` in a fresh clone links the folder into the global prefix and installs none of
 // its dependencies, so there is no TypeScript to build with and no js-yaml or ssh2 for wd to
@@ -36,3 +37,5 @@ if (!existsSync(tsc)) {
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]);
+// The CLI as one bundled file over tsc's dist/cli.js (scripts/bundle.mjs says why).
+run(process.execPath, [join(root, 'scripts', 'bundle.mjs')]);

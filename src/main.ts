@@ -1,10 +1,34 @@
 // argv → options → command. The one catch: typed errors become a message and
 // exit 2; a host failing is a result (exit 1), never an exception.
+import { readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type Options } from './args.js';
 import { UsageError, WdError } from './errors.js';
 import { helpText } from './help.js';
 import type { Io } from './run.js';
 import { VERSION } from './version.js';
+
+/**
+ * The bundled CLI (scripts/bundle.mjs) runs without --enable-source-maps, which would parse
+ * the map at every start: an internal error's stack has its positions in dist/cli.js mapped
+ * back to src/*.ts here, when one happens. Compiled alone (no map next to it), unchanged.
+ */
+function sourceStack(stack: string): string {
+  try {
+    const file = fileURLToPath(import.meta.url);
+    const map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload);
+    const at = new RegExp(`(?:${reEscape(import.meta.url)}|${reEscape(file)}):(\\d+):(\\d+)`, 'g');
+    return stack.replace(at, (whole, line: string, col: string) => {
+      const e = map.findEntry(Number(line) - 1, Number(col) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+      if (e.originalSource === undefined || e.originalLine === undefined || e.originalColumn === undefined) return whole;
+      return `${fileURLToPath(new URL(e.originalSource, import.meta.url))}:${e.originalLine + 1}:${e.originalColumn + 1}`;
+    });
+  } catch {
+    return stack;
+  }
+}
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
@@ -21,7 +45,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         );
       return e.exitCode;
     }
-    io.stderr.write(`wd: internal error (please report it): ${(e as Error).stack ?? String(e)}\n`);
+    io.stderr.write(`wd: internal error (please report it): ${sourceStack((e as Error).stack ?? String(e))}\n`);
     return 70;
   }
 }

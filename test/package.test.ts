@@ -1,7 +1,8 @@
 // wd installed as users install it, from a copy of this project (its git files
 // as they are now, no node_modules, no dist/): the tarball `npm pack` makes,
 // installed globally with and without install scripts, run with npx, and a
-// fresh clone's `npm i -g .`. Each installed wd prints its version and deploys.
+// fresh clone's `npm i -g .`. Each installed wd (the one-file bundle, dist/cli.js) prints its
+// version and help, deploys and dry-runs; the library (dist/index.js) imports by the package's name.
 // npm reaches the registry only for what its cache lacks (--prefer-offline).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -112,7 +113,30 @@ async function localDeploy(bin: string): Promise<void> {
 async function versionAndDeploy(bin: string): Promise<void> {
   const v = await wd(bin, ['--version']);
   assert.equal(v, { code: 0, stdout: `wd ${PKG.version}\n`, stderr: '' });
+  const help = await wd(bin, ['--help']);
+  assert.is(help.code, 0, show(help));
+  assert.ok(help.stdout.startsWith(`wd ${PKG.version}: `), show(help));
+  assert.is(help.stderr, '');
   await localDeploy(bin);
+  // A dry run of a remote host: the config read (js-yaml from the installed package), nobody contacted.
+  const dir = tmpDir('wd-pkg-dry-');
+  writeFileSync(
+    join(dir, 'deploy.yml'),
+    'prod:\n  domain: deploy@127.0.0.1:1\n  deploy_to: /srv/app\n  repository: https://example.invalid/app.git\n  branch: main\n',
+  );
+  const dry = await wd(bin, ['deploy', 'prod', '--dry-run'], { cwd: dir });
+  assert.is(dry.code, 0, show(dry));
+  assert.match(dry.stdout, /deploy@127\.0\.0\.1/, show(dry));
+}
+
+/** The library (package.json "exports") imported by name from where the package is installed. */
+async function libraryImport(packageDir: string): Promise<void> {
+  const dir = tmpDir('wd-pkg-lib-');
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(packageDir, join(dir, 'node_modules', PKG.name));
+  const code = `import * as wd from '${PKG.name}'; console.log(wd.VERSION, typeof wd.deploy, typeof wd.loadEnv, new wd.ConfigError('x') instanceof wd.WdError);`;
+  const r = await runProcess(process.execPath, ['--input-type=module', '-e', code], { cwd: dir, env: { ...baseEnv, PATH } });
+  assert.equal(r, { code: 0, stdout: `${PKG.version} function function true\n`, stderr: '' });
 }
 
 test('the tarball: dist/ built fresh, the docs, LICENSE and CHANGELOG; no sources, tests or build scripts', async () => {
@@ -133,20 +157,28 @@ test('the tarball: dist/ built fresh, the docs, LICENSE and CHANGELOG; no source
     assert.ok(files.includes(f), `${f} in\n${files.join('\n')}`);
   }
   const outside = files.filter(
-    (f) => !/^package\/(dist\/.*\.(js|d\.ts)|docs\/.*|schema\/[a-z-]+\.schema\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(f),
+    (f) =>
+      !/^package\/(dist\/.*\.(js|d\.ts)|dist\/cli\.js\.map|docs\/.*|schema\/[a-z-]+\.schema\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(f),
   );
   assert.equal(outside, []);
   // Every module in dist/ has its source: nothing left over from a module that moved.
   for (const f of files.filter((x) => x.startsWith('package/dist/'))) {
-    const source = join(ROOT, 'src', f.slice('package/dist/'.length).replace(/(\.d)?\.ts$|\.js$/, '.ts'));
+    const source = join(ROOT, 'src', f.slice('package/dist/'.length).replace(/(\.d)?\.ts$|\.js(\.map)?$/, '.ts'));
     assert.ok(existsSync(source), `${f} has no source ${source}`);
   }
+  // The bin is the one-file bundle (scripts/bundle.mjs) with its source map, not tsc's dist/cli.js.
+  const cli = execFileSync('tar', ['xzOf', tgz, `package/${PKG.bin['wd']}`], { encoding: 'utf8' });
+  assert.ok(cli.startsWith('#!/usr/bin/env node\n'), cli.slice(0, 200));
+  assert.not.match(cli, /\bfrom ["']\.\.?\//);
+  assert.ok(cli.trimEnd().endsWith('//# sourceMappingURL=cli.js.map'), cli.slice(-200));
+  assert.ok(files.includes('package/dist/cli.js.map'));
 });
 
 test('global install of the tarball with --omit=dev --ignore-scripts: --version, a local deploy, an SSH deploy (no native add-ons)', async () => {
   const prefix = await withoutScripts();
   const bin = join(prefix, 'bin', 'wd');
   await versionAndDeploy(bin);
+  await libraryImport(join(prefix, 'lib', 'node_modules', PKG.name));
   // Only the four runtime dependencies and theirs; ssh2 without its crypto binding or cpu-features built.
   const modules = join(prefix, 'lib', 'node_modules', PKG.name, 'node_modules');
   assert.not.ok(existsSync(join(modules, 'typescript')));
@@ -184,7 +216,9 @@ test('npx runs wd from the tarball without installing it', async () => {
 test("a fresh clone's `npm i -g .` (no node_modules, no dist/): --version and a local deploy", async () => {
   const { clone, prefix } = await cloneInstall();
   assert.ok(existsSync(join(clone, 'dist', 'cli.js')));
+  assert.ok(existsSync(join(clone, 'dist', 'cli.js.map')), 'the clone built the bundle (scripts/bundle.mjs ran)');
   await versionAndDeploy(join(prefix, 'bin', 'wd'));
+  await libraryImport(join(prefix, 'lib', 'node_modules', PKG.name));
 });
 
 test.run();

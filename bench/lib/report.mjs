@@ -219,16 +219,25 @@ export function evaluateTargets(results) {
         bad.slice(0, 3).join('; '),
       );
   }
-  // 5. cold start
+  // 5. cold start (issue 15 §2: --version ≤ 1.1 ×, the 100-host dry run ≤ 1.3 × node -e 0; one host at 0 ms ≤ 1.05 × the floor)
   const cs = results.coldStart;
-  if (cs?.dryrun?.wall && cs?.node?.wall) {
-    const r = cs.dryrun.wall.median / cs.node.wall.median;
+  for (const [id, what, limit] of [
+    ['version', 'wd --version', 1.1],
+    ['dryrun', 'wd deploy --dry-run (100 hosts)', 1.3],
+  ]) {
+    if (!cs?.[id]?.wall || !cs?.node?.wall) continue;
+    const r = cs[id].wall.median / cs.node.wall.median;
     add(
-      'wd deploy --dry-run (100 hosts) ≤ 2 × node -e 0',
-      `${(cs.dryrun.wall.median * 1000).toFixed(0)} ms vs ${(cs.node.wall.median * 1000).toFixed(0)} ms = ${r.toFixed(2)}×`,
-      r <= 2 && cs.dryrun.exitCodes.every((c) => c === 0),
-      cs.dryrun.exitCodes.some((c) => c !== 0) ? `exit codes ${cs.dryrun.exitCodes.join(',')}` : '',
+      `${what} ≤ ${limit} × node -e 0`,
+      `${(cs[id].wall.median * 1000).toFixed(0)} ms vs ${(cs.node.wall.median * 1000).toFixed(0)} ms = ${r.toFixed(2)}×`,
+      r <= limit && cs[id].exitCodes.every((c) => c === 0),
+      cs[id].exitCodes.some((c) => c !== 0) ? `exit codes ${cs[id].exitCodes.join(',')}` : '',
     );
+  }
+  {
+    const w = med(sc(1, 0), 'wd'),
+      f = med(sc(1, 0), 'floor');
+    if (w != null && f != null) add('N=1 RTT=0 ms: wd ≤ 1.05 × floor (start-up)', `${f2(w)} s vs ${f2(f)} s = ${(w / f).toFixed(2)} × floor`, w <= 1.05 * f);
   }
   // 6. peak RSS at N=100
   const s100 = results.scenarios.filter((s) => s.n === 100);

@@ -96,7 +96,8 @@ async function install(names: string[], opts: Options, io: HookProcess): Promise
   const chained = hookPath + CHAINED_SUFFIX;
   const text = hookScript({
     node: io.execPath,
-    cli: fileURLToPath(new URL('../cli.js', import.meta.url)),
+    // Compiled alone this module is dist/hook/hook.js; bundled into the CLI (scripts/bundle.mjs), its URL is dist/cli.js.
+    cli: fileURLToPath(new URL(import.meta.url.endsWith('/hook/hook.js') ? '../cli.js' : './cli.js', import.meta.url)),
     config: source.name,
     cwd: io.cwd,
     envs: names,
