@@ -8,7 +8,7 @@
 //   node bench/startup.mjs [--runs 30] [--cli dist/cli.js] [--cli other.js ...]
 //
 // Several --cli compare builds in one run (e.g. a tsc output against the bundle).
-// Meant to run under `flock /work/wt/bench.lock` or on an idle machine; it asserts nothing.
+// Meant to run on an idle machine, or under a `flock` lock shared with other benchmarks; it asserts nothing.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

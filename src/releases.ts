@@ -13,7 +13,7 @@
 // watchdog, history, log) is the in-place strategy's, from script.ts.
 import type { HostPlan } from './plan.js';
 import { quote, quotePath } from './quote.js';
-import { HOOKS, JOB, STATUS_STATE, SYNC } from './script.js';
+import { HOOKS, JOB, STATUS_STATE, SYNC, checkSteps } from './script.js';
 
 /** The releases-only values, as quoted assignments (after script.ts's vars()). */
 export function releaseVars(plan: HostPlan): string[] {
@@ -59,22 +59,7 @@ function buildSteps(plan: HostPlan): string[] {
   if (plan.config && !setup) {
     L.push(`  [ -e "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"`);
   }
-  if (plan.run.check && !setup) {
-    L.push(
-      '  wd_step check',
-      '  if ! wd_stale "$WD_DEPLOY_TO/repo" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION"' +
-        (plan.config
-          ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"'
-          : '') +
-        '; then',
-      '    echo "No changes to deploy."',
-      '    wd_mark revision "$WD_PREVIOUS_REVISION"',
-      '    wd_mark unchanged',
-      '    : >"$WD_RUN/unchanged"',
-      '    exit 0',
-      '  fi',
-    );
-  }
+  if (plan.run.check && !setup) L.push(...checkSteps(plan, '"$WD_DEPLOY_TO/repo"'));
   L.push('  wd_step fetch', '  wd_fetch_cache');
   if (plan.config) {
     L.push('  wd_step config');

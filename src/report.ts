@@ -162,16 +162,19 @@ export function statusTable(results: readonly HostResult[], color: boolean, _now
     }
     for (const h of r.history ?? []) extra.push(`  ${r.host}: ${h.replace(/\t/g, '  ')}`);
   }
-  // Widths from the text without colour codes.
+  return [...table(rows), ...extra].join('\n') + '\n';
+}
+
+/** Rows as aligned columns, two spaces apart; widths from the text without colour codes. */
+export function table(rows: readonly string[][]): string[] {
   const plain = (t: string): string => t.replace(/\x1b\[[0-9;]*m/g, '');
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => plain(row[c] ?? '').length)));
-  const lines = rows.map((row) =>
+  return rows.map((row) =>
     row
       .map((cell, c) => (c === row.length - 1 ? cell : cell + ' '.repeat(widths[c]! - plain(cell).length)))
       .join('  ')
       .trimEnd(),
   );
-  return [...lines, ...extra].join('\n') + '\n';
 }
 
 export function jsonReport(command: string, environment: string, results: readonly HostResult[], startedAt: number, endedAt: number): string {

@@ -257,18 +257,7 @@ export function renderReport(results) {
 
   // Plain text for stdout.
   const header = ['N', 'RTT', 'contender', 'wall s median (min–max)', 'runs', 'CPU s', 'machine CPU s', 'peak RSS MB', 'SSH conn/host', '× wd'];
-  const body = all.map((r) => [
-    r.n,
-    `${r.rtt} ms`,
-    r.label,
-    wallCell(r.s),
-    r.runs,
-    f2(r.s.cpu?.median),
-    f2(r.s.machineCpu?.median),
-    f1(r.s.rss?.median),
-    conns(r.s),
-    ratio(r.ratio),
-  ]);
+  const body = all.map(deployRow);
   let table = 'Deploy of a new commit (after setup)\n' + textTable(header, body);
 
   const setupRows = [];
@@ -369,18 +358,7 @@ export function renderReport(results) {
     md.push(
       mdTable(
         ['N', 'RTT', 'contender', 'wall s, median (min–max)', 'runs', 'CPU s', 'machine CPU s', 'peak RSS MB', 'SSH conn/host', '× wd'],
-        all.map((r) => [
-          r.n,
-          `${r.rtt} ms`,
-          r.label,
-          wallCell(r.s),
-          r.runs,
-          f2(r.s.cpu?.median),
-          f2(r.s.machineCpu?.median),
-          f1(r.s.rss?.median),
-          conns(r.s),
-          ratio(r.ratio),
-        ]),
+        all.map(deployRow),
         ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
       ),
       '',
@@ -457,4 +435,9 @@ export function renderReport(results) {
     );
   if (notes.length) md.push('Notes:', '', ...notes.map((x) => `- ${x}`), '');
   return { table, markdown: md.join('\n').trimEnd() };
+}
+
+/** One row of the deploy tables (text and markdown share it). */
+function deployRow(r) {
+  return [r.n, `${r.rtt} ms`, r.label, wallCell(r.s), r.runs, f2(r.s.cpu?.median), f2(r.s.machineCpu?.median), f1(r.s.rss?.median), conns(r.s), ratio(r.ratio)];
 }

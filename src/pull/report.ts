@@ -1,6 +1,6 @@
 // `wd pull` results → the summary, the pull status table and JSON.
 import { green, red, sanitize } from '../output.js';
-import { parseHistory, parsePullRun, type HistoryEntry, type PullRun } from '../report.js';
+import { parseHistory, parsePullRun, table, type HistoryEntry, type PullRun } from '../report.js';
 import type { HostResult } from '../runner.js';
 import { VERSION } from '../version.js';
 import type { PullSubcommand } from '../args.js';
@@ -86,15 +86,7 @@ export function pullStatusTable(results: readonly HostResult[], color: boolean):
     ]);
     if (bad && last?.reason) extra.push(`  ${host}: ${sanitize(last.reason)}`);
   }
-  const plain = (t: string): string => t.replace(/\x1b\[[0-9;]*m/g, '');
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => plain(row[c] ?? '').length)));
-  const lines = rows.map((row) =>
-    row
-      .map((cell, c) => (c === row.length - 1 ? cell : cell + ' '.repeat(widths[c]! - plain(cell).length)))
-      .join('  ')
-      .trimEnd(),
-  );
-  return [...lines, ...extra].join('\n') + '\n';
+  return [...table(rows), ...extra].join('\n') + '\n';
 }
 
 /** What install or uninstall did on one host, in a word or three. */
