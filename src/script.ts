@@ -191,25 +191,28 @@ function DEPLOY_STEPS(plan: HostPlan): string[] {
   if (plan.config) {
     L.push(`  [ -e "$WD_CONFIG_TO/.git" ] || wd_fail "no git checkout at $WD_CONFIG_TO (deploy_config_to); run 'wd setup $WD_ENVIRONMENT' first"`);
   }
-  if (plan.run.check) {
-    L.push(
-      '  wd_step check',
-      '  if ! wd_stale "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION"' +
-        (plan.config
-          ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"'
-          : '') +
-        '; then',
-      '    echo "No changes to deploy."',
-      '    wd_mark revision "$WD_PREVIOUS_REVISION"',
-      '    wd_mark unchanged',
-      '    : >"$WD_RUN/unchanged"',
-      '    exit 0',
-      '  fi',
-    );
-  }
+  if (plan.run.check) L.push(...checkSteps(plan, '"$WD_DEPLOY_TO"'));
   L.push('  wd_step fetch', '  wd_sync "$WD_DEPLOY_TO" "$WD_REPOSITORY" "$WD_BRANCH" deploy_to "$WD_PREVIOUS_REVISION"', '  WD_REVISION=$WD_SYNC_REVISION');
   if (plan.config) L.push('  wd_step config', '  wd_sync "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" deploy_config_to');
   return L;
+}
+
+/** --check: stop with "No changes to deploy." when the app (its git directory in checkout) and the config repository are at their branch heads. */
+export function checkSteps(plan: HostPlan, checkout: string): string[] {
+  return [
+    '  wd_step check',
+    `  if ! wd_stale ${checkout} "$WD_REPOSITORY" "$WD_BRANCH" "$WD_PREVIOUS_REVISION"` +
+      (plan.config
+        ? ' && ! wd_stale "$WD_CONFIG_TO" "$WD_CONFIG_REPOSITORY" "$WD_CONFIG_BRANCH" "$(git -C "$WD_CONFIG_TO" rev-parse --verify -q HEAD || true)"'
+        : '') +
+      '; then',
+    '    echo "No changes to deploy."',
+    '    wd_mark revision "$WD_PREVIOUS_REVISION"',
+    '    wd_mark unchanged',
+    '    : >"$WD_RUN/unchanged"',
+    '    exit 0',
+    '  fi',
+  ];
 }
 
 const ROLLBACK_STEPS = [
@@ -226,6 +229,14 @@ const ROLLBACK_STEPS = [
   `    git cat-file -e "$target^{commit}" 2>/dev/null || wd_fail "revision $target (from the history) is no longer in $WD_DEPLOY_TO"`,
   '  fi',
   '  wd_guard_edits',
+  // Commits made on the host are in no history: a reset would drop them unseen. (HEAD still at
+  // what wd deployed has none, as for a deploy: no git log then.)
+  '  local made=',
+  '  if [ "$WD_HEAD" != "$WD_PREVIOUS_REVISION" ]; then made=$(git log --oneline -n 10 HEAD --not --remotes=origin -- 2>/dev/null || true); fi',
+  '  if [ -n "$made" ]; then',
+  `    if [ -z "$WD_FORCE" ]; then wd_fail "$WD_DEPLOY_TO has commits that are not on $WD_REPOSITORY: $(printf '%s' "$made" | tr '\\n' ';' | sed 's/;$//; s/;/; /g'). Push them, or run again with --force to roll back over them (they are kept under refs/wd/saved/)"; fi`,
+  '    wd_save_ref local-commits',
+  '  fi',
   '  git reset $WD_Q --hard "$target" --',
   '  WD_REVISION=$target',
   '  export WD_ROLLBACK=1',

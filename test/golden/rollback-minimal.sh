@@ -1,10 +1,10 @@
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 19138)"; exit; }
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 19617)"; exit; }
 # wd 0.1.0: rollback script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:6b35ed4d47669e11::
+WD_MARK=::wd:74eeae912b22be66::
 export WD_COMMAND=rollback
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -235,6 +235,12 @@ wd_body() {
     git cat-file -e "$target^{commit}" 2>/dev/null || wd_fail "revision $target (from the history) is no longer in $WD_DEPLOY_TO"
   fi
   wd_guard_edits
+  local made=
+  if [ "$WD_HEAD" != "$WD_PREVIOUS_REVISION" ]; then made=$(git log --oneline -n 10 HEAD --not --remotes=origin -- 2>/dev/null || true); fi
+  if [ -n "$made" ]; then
+    if [ -z "$WD_FORCE" ]; then wd_fail "$WD_DEPLOY_TO has commits that are not on $WD_REPOSITORY: $(printf '%s' "$made" | tr '\n' ';' | sed 's/;$//; s/;/; /g'). Push them, or run again with --force to roll back over them (they are kept under refs/wd/saved/)"; fi
+    wd_save_ref local-commits
+  fi
   git reset $WD_Q --hard "$target" --
   WD_REVISION=$target
   export WD_ROLLBACK=1

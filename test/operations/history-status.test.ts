@@ -339,6 +339,34 @@ test('rollback walks back one successful deploy per call, runs the post script w
   assert.is(headOf(p.app), r0, 'a refused rollback moves nothing');
 });
 
+const esc = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('rollback refuses to drop commits made on the host (they are in no history); --force keeps them under refs/wd/saved/', async () => {
+  const p = localProject({ 'post.sh': RB_POST }, { post_deploy_script: 'post.sh' });
+  const r0 = p.origin.head('main');
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  p.origin.commit('main', { 'app.txt': 'v2\n' }, 'app v2');
+  assert.is((await p.wd(['deploy', 'prod'])).code, 0);
+  writeFileSync(join(p.app, 'hotfix.txt'), 'made here\n');
+  git(p.app, 'add', 'hotfix.txt');
+  git(p.app, 'commit', '-q', '-m', 'hotfix on the host');
+  const made = headOf(p.app);
+  const r = await p.wd(['rollback', 'prod']);
+  assert.is(r.code, 1, show(r));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `  local => failed: ${esc(p.app)} has commits that are not on ${esc(p.origin.url)}: [0-9a-f]{7,} hotfix on the host\\. Push them, or run again with --force to roll back over them`,
+    ),
+  );
+  assert.is(headOf(p.app), made, 'nothing moved');
+  const f = await p.wd(['rollback', 'prod', '--force']);
+  assert.is(f.code, 0, show(f));
+  assert.is(headOf(p.app), r0);
+  const saved = git(p.app, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/wd/saved/');
+  assert.match(saved, new RegExp(`^${made} refs/wd/saved/\\d{8}T\\d{6}Z-local-commits$`));
+});
+
 test('rollback --rev REV and --to REV go to that revision; an unknown revision fails with the reason', async () => {
   const p = localProject({ 'post.sh': RB_POST }, { post_deploy_script: 'post.sh' });
   const r0 = p.origin.head('main');
