@@ -481,7 +481,8 @@ wd_job() {
   wd_step lock
   exec 9>>"$WD_STATE/lock"
   if command -v flock >/dev/null 2>&1; then
-    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy
+    # A second's grace: a lock held for an instant (wd status probes it) must not refuse a run.
+    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || flock -w 1 9 || wd_busy
     else
       # Queued in the background, so an abort can end the wait (the lock belongs
       # to the open file, so it is this job's once flock has it).

@@ -1,10 +1,10 @@
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 18565)"; exit; }
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 18677)"; exit; }
 # wd 0.1.0: deploy script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:0ef9e0068bb9a8af::
+WD_MARK=::wd:a13a2cebee6716d6::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -297,7 +297,8 @@ wd_job() {
   wd_step lock
   exec 9>>"$WD_STATE/lock"
   if command -v flock >/dev/null 2>&1; then
-    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy
+    # A second's grace: a lock held for an instant (wd status probes it) must not refuse a run.
+    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || flock -w 1 9 || wd_busy
     else
       # Queued in the background, so an abort can end the wait (the lock belongs
       # to the open file, so it is this job's once flock has it).

@@ -1,7 +1,7 @@
 # wd 0.1.0: pull install script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:c81bd5ed1701f4ff::
+WD_MARK=::wd:e811ccd3aa258bf1::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
 WD_ENVIRONMENT=prod
@@ -178,14 +178,14 @@ wd_pull_install() {
   wd_mark 'done'
 }
 wd_pull_files() {
-  cat >"$1/deploy.sh.tmp" <<'WD_PULL_EOF_96e1c8d5e92a6a08'
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 18871)"; exit; }
+  cat >"$1/deploy.sh.tmp" <<'WD_PULL_EOF_99fcbfcbf988a363'
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 18983)"; exit; }
 # wd 0.1.0: deploy script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:5e181af97ae7ab3d::
+WD_MARK=::wd:382503abf579e15a::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -486,7 +486,8 @@ wd_job() {
   wd_step lock
   exec 9>>"$WD_STATE/lock"
   if command -v flock >/dev/null 2>&1; then
-    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || wd_busy
+    # A second's grace: a lock held for an instant (wd status probes it) must not refuse a run.
+    if [ "$WD_WAIT_LOCK" = 0 ]; then flock -n 9 || flock -w 1 9 || wd_busy
     else
       # Queued in the background, so an abort can end the wait (the lock belongs
       # to the open file, so it is this job's once flock has it).
@@ -601,9 +602,9 @@ wd_main() {
 wd_main
 exit
 }
-WD_PULL_EOF_96e1c8d5e92a6a08
+WD_PULL_EOF_99fcbfcbf988a363
   mv -f -- "$1/deploy.sh.tmp" "$1/deploy.sh"
-  cat >"$1/run.sh.tmp" <<'WD_PULL_EOF_5ee54e9724cb79cf'
+  cat >"$1/run.sh.tmp" <<'WD_PULL_EOF_522e0797600f4cf5'
 #!/bin/bash
 # wd 0.1.0: pull mode's entry point for environment prod, run by its
 # systemd timer or crontab entry ('wd pull install' writes it, 'wd pull uninstall'
@@ -613,7 +614,7 @@ WD_PULL_EOF_96e1c8d5e92a6a08
 # interval, so each host waits a random part of it and a fleet does not fetch
 # at the same second (systemd's timer does that itself: RandomizedDelaySec).
 set -u
-WD_PULL_MARK=::wd:5e181af97ae7ab3d::
+WD_PULL_MARK=::wd:382503abf579e15a::
 case $0 in */*) WD_PULL_DIR=${0%/*} ;; *) WD_PULL_DIR=. ;; esac
 WD_PULL_DIR=$(cd -- "$WD_PULL_DIR" && pwd -P) || exit 1
 # cron and systemd start this with next to no environment: the login's HOME,
@@ -651,7 +652,7 @@ reason=${reason//$'\t'/ }
 printf '%s\t%s\t%s\t%s\t%ss\t%s\n' "$t" "$result" "${rev:--}" "$rc" "$((SECONDS - started))" "$reason" >"$WD_PULL_DIR/last.tmp"
 mv -f -- "$WD_PULL_DIR/last.tmp" "$WD_PULL_DIR/last"
 exit "$rc"
-WD_PULL_EOF_5ee54e9724cb79cf
+WD_PULL_EOF_522e0797600f4cf5
   mv -f -- "$1/run.sh.tmp" "$1/run.sh"
 }
 wd_pull_install </dev/null

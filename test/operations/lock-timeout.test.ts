@@ -6,7 +6,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BY, durations, headOf, history, killMatching, localProject, lockHeld, processesMatching, show, waitFor, WAIT_FOR_GO } from '../helpers/ops.js';
+import {
+  BY,
+  durations,
+  headOf,
+  history,
+  holdLock,
+  killMatching,
+  localProject,
+  lockHeld,
+  processesMatching,
+  show,
+  waitFor,
+  WAIT_FOR_GO,
+} from '../helpers/ops.js';
 import { cleanup } from '../helpers/tmp.js';
 import type { WdRun } from '../helpers/wd.js';
 
@@ -45,6 +58,23 @@ test('two deploys at once: exactly one wins, the other fails fast naming the loc
     ],
   );
   assert.not.ok(lockHeld(join(p.state, 'lock')));
+});
+
+test('a lock held for an instant (as the probe of wd status holds it) does not refuse a deploy: it gets a second of grace', async () => {
+  const p = localProject();
+  assert.is((await p.wd(['setup', 'prod'])).code, 0);
+  const rev = p.origin.commit('main', { 'app.txt': 'v2\n' });
+  const lock = await holdLock(join(p.state, 'lock'));
+  const run = p.start(['deploy', 'prod']);
+  try {
+    // Without the grace the deploy fails at once and this never appears.
+    await waitFor(() => processesMatching('flock -w 1 9').length > 0, 'the deploy to wait its second of grace');
+  } finally {
+    await lock.release();
+  }
+  const r = await run.done;
+  assert.is(r.code, 0, show(r));
+  assert.is(headOf(p.app), rev);
 });
 
 test('a deploy against a host locked by a running deploy names the holder: who, what, since when, pid', async () => {
