@@ -5,7 +5,7 @@
 // rounds, so drift and other load hit every case alike; reports medians and the
 // ratio of each to `node -e 0` measured in the same run.
 //
-//   node bench/startup.mjs [--runs 30] [--cli dist/cli.js] [--cli other.js ...]
+//   node bench/startup.mjs [--runs 30] [--cli dist/bin.js] [--cli other.js ...]
 //
 // Several --cli compare builds in one run (e.g. a tsc output against the bundle).
 // Meant to run on an idle machine, or under a `flock` lock shared with other benchmarks; it asserts nothing.
@@ -31,7 +31,8 @@ export function parseStartupOptions(argv) {
       process.exit(2);
     }
   }
-  if (!o.clis.length) o.clis.push(path.join(ROOT, 'dist', 'cli.js'));
+  // The bin package.json names (it answers --version itself and runs dist/cli.js for the rest).
+  if (!o.clis.length) o.clis.push(path.join(ROOT, 'dist', 'bin.js'));
   return o;
 }
 

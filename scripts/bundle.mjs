@@ -64,3 +64,5 @@ await esbuild.build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
+// The bin (src/bin.ts, tsc's output) answers --version itself and imports this bundle for the rest.
+chmodSync(join(root, 'dist', 'bin.js'), 0o755);

@@ -166,8 +166,13 @@ test('the tarball: dist/ built fresh, the docs, LICENSE and CHANGELOG; no source
     const source = join(ROOT, 'src', f.slice('package/dist/'.length).replace(/(\.d)?\.ts$|\.js(\.map)?$/, '.ts'));
     assert.ok(existsSync(source), `${f} has no source ${source}`);
   }
-  // The bin is the one-file bundle (scripts/bundle.mjs) with its source map, not tsc's dist/cli.js.
-  const cli = execFileSync('tar', ['xzOf', tgz, `package/${PKG.bin['wd']}`], { encoding: 'utf8' });
+  // The bin answers --version and imports the CLI: the one-file bundle (scripts/bundle.mjs)
+  // with its source map, not tsc's dist/cli.js.
+  assert.is(PKG.bin['wd'], 'dist/bin.js');
+  const bin = execFileSync('tar', ['xzOf', tgz, 'package/dist/bin.js'], { encoding: 'utf8' });
+  assert.ok(bin.startsWith('#!/usr/bin/env node\n'), bin.slice(0, 200));
+  assert.match(bin, "await import('./cli.js')");
+  const cli = execFileSync('tar', ['xzOf', tgz, 'package/dist/cli.js'], { encoding: 'utf8' });
   assert.ok(cli.startsWith('#!/usr/bin/env node\n'), cli.slice(0, 200));
   assert.not.match(cli, /\bfrom ["']\.\.?\//);
   assert.ok(cli.trimEnd().endsWith('//# sourceMappingURL=cli.js.map'), cli.slice(-200));

@@ -1,4 +1,4 @@
-// What the bundled CLI (dist/cli.js, the file package.json's bin names) loads at start:
+// What the bundled CLI (dist/cli.js, which package.json's bin, dist/bin.js, runs) loads at start:
 // `wd --version` and `wd --help` neither ssh2 nor js-yaml nor the heavier node built-ins;
 // js-yaml comes when a config is read, ssh2 when a host is contacted. The bundle runs from
 // a copy next to a node_modules whose ssh2 and js-yaml end the process the moment they load
@@ -60,12 +60,26 @@ function config(): string {
   return dir;
 }
 
-test('the bin is the bundle the tests run', () => {
-  assert.is(join(ROOT, PKG.bin['wd'] ?? ''), WD_BIN);
+test('the bin answers --version without loading the CLI, and runs the bundle the tests run for everything else', async () => {
+  const BIN = join(ROOT, PKG.bin['wd'] ?? '');
+  assert.is(BIN, join(dirname(WD_BIN), 'bin.js'));
+  // One file: nothing of wd's own is imported from next to the bundle.
   const head = readFileSync(WD_BIN, 'utf8').split('\n').slice(0, 3).join('\n');
   assert.ok(head.startsWith('#!/usr/bin/env node\n'), head);
-  // One file: nothing of wd's own is imported from next to it.
   assert.not.match(readFileSync(WD_BIN, 'utf8'), /\bfrom ["']\.\.?\//);
+  // The bin beside a cli.js that ends the process when loaded: --version never loads it, the rest does.
+  const pkg = tmpDir('wd-startup-bin-');
+  mkdirSync(join(pkg, 'dist'));
+  for (const f of ['bin.js', 'version.js']) copyFileSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+  writeFileSync(join(pkg, 'dist', 'cli.js'), `process.stderr.write('cli loaded\\n');\nprocess.exit(${BOMB});\n`);
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'wd-startup-bin', type: 'module' }));
+  const bin = join(pkg, 'dist', 'bin.js');
+  for (const v of ['--version', '-V']) assert.equal(await node([bin, v]), { code: 0, stdout: `wd ${PKG.version}\n`, stderr: '' });
+  for (const args of [['--help'], ['--version', '--json'], ['version'], []]) {
+    assert.equal(await node([bin, ...args]), { code: BOMB, stdout: '', stderr: 'cli loaded\n' }, args.join(' '));
+  }
+  // The real bin gives what the bundle gives, exit status included.
+  for (const args of [['--version'], ['--help'], ['nosuch']]) assert.equal(await node([BIN, ...args]), await node([WD_BIN, ...args]), args.join(' '));
 });
 
 test('wd --version and wd --help load neither ssh2 nor js-yaml', async () => {
