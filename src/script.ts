@@ -114,16 +114,19 @@ function vars(plan: HostPlan): string[] {
   return L;
 }
 
-const HELPERS = `WD_RUN=
-wd_mark() { printf '%s %s\\n' "$WD_MARK" "$*"; }
-wd_step() {
-  wd_mark step "$1"
-  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
-}
+/** Markers and failing with a reason: every script wd sends has them (pull mode's too). */
+export const MARK_HELPERS = `wd_mark() { printf '%s %s\\n' "$WD_MARK" "$*"; }
 wd_fail() {
   printf 'wd: %s\\n' "$*" >&2
   wd_mark reason "$*"
   exit 1
+}`;
+
+const HELPERS = `WD_RUN=
+${MARK_HELPERS}
+wd_step() {
+  wd_mark step "$1"
+  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
 }`;
 
 const POST_HELPERS = `# For post scripts: wd_role NAME and wd_changed PATH answer by exit status.
@@ -597,9 +600,21 @@ wd_main() {
 
 // ---------------------------------------------------------------- status
 
+/** wd_lock_holder STATE: who holds STATE/lock (its holder line), empty when it is free. Status scripts share it. */
+export const LOCK_HOLDER = `wd_lock_holder() {
+  local h=
+  # Held without a holder line: taken by something other than a wd run, or just now.
+  if [ -f "$1/lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$1/lock" true; then
+    h=$(tr '\\t' ' ' <"$1/lock")
+    h=\${h:-held by an unknown process}
+  fi
+  printf '%s' "$h"
+}`;
+
 /** What the state directory says, for both strategies: deployed revision, history, lock. */
-export const STATUS_STATE = `wd_status_state() {
-  local state=$1 lock line
+export const STATUS_STATE = `${LOCK_HOLDER}
+wd_status_state() {
+  local state=$1 line
   if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
   if [ -f "$state/history" ]; then
     wd_mark status last "$(tail -n 1 "$state/history")"
@@ -608,15 +623,7 @@ export const STATUS_STATE = `wd_status_state() {
       while IFS= read -r line; do wd_mark history "$line"; done < <(tail -n "$WD_HISTORY_LINES" "$state/history")
     fi
   fi
-  lock=
-  if [ -f "$state/lock" ]; then
-    # Held without a holder line: taken by something other than a wd run, or just now.
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
-      lock=$(tr '\\t' ' ' <"$state/lock")
-      lock=\${lock:-held by an unknown process}
-    fi
-  fi
-  wd_mark status lock "$lock"
+  wd_mark status lock "$(wd_lock_holder "$state")"
   # Pull mode (src/pull/script.ts): how it was installed, and its last run.
   if [ -f "$state/pull/schedule" ]; then wd_mark status pull "$(<"$state/pull/schedule")"; fi
   if [ -f "$state/pull/last" ]; then wd_mark status pull_last "$(<"$state/pull/last")"; fi

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { TOKEN_PLACEHOLDER, withToken } from '../marks.js';
 import type { HostPlan } from '../plan.js';
 import { quote, quotePath } from '../quote.js';
-import { buildScript, type BuiltScript } from '../script.js';
+import { buildScript, LOCK_HOLDER, MARK_HELPERS, type BuiltScript } from '../script.js';
 import { VERSION } from '../version.js';
 import { cronTimes, everyText, onCalendar, pullSlug } from './schedule.js';
 
@@ -134,12 +134,7 @@ export function pullScript(plan: HostPlan, action: PullAction, o: PullScriptOpti
 }
 
 /** What install, uninstall and status share: finding the state directory and the schedules. */
-const COMMON = `wd_mark() { printf '%s %s\\n' "$WD_MARK" "$*"; }
-wd_fail() {
-  printf 'wd: %s\\n' "$*" >&2
-  wd_mark reason "$*"
-  exit 1
-}
+const COMMON = `${MARK_HELPERS}
 # deploy_to as an absolute path: relative is under the login directory.
 wd_pull_abs() {
   case $WD_DEPLOY_TO in /*) printf '%s' "$WD_DEPLOY_TO" ;; *) printf '%s/%s' "$PWD" "$WD_DEPLOY_TO" ;; esac
@@ -322,8 +317,9 @@ const UNINSTALL = `wd_pull_uninstall() {
   wd_mark 'done'
 }`;
 
-const STATUS = `wd_pull_status() {
-  local state dir id sched='' lock=''
+const STATUS = `${LOCK_HOLDER}
+wd_pull_status() {
+  local state dir id sched=''
   state=$(wd_pull_state)
   if [ -z "$state" ]; then wd_mark status missing "$WD_DEPLOY_TO"; wd_mark 'done'; return 0; fi
   dir=$state/pull
@@ -338,10 +334,6 @@ const STATUS = `wd_pull_status() {
   if [ -f "$dir/schedule" ]; then wd_mark status schedule "$(<"$dir/schedule")"; fi
   if [ -f "$dir/last" ]; then wd_mark status last "$(<"$dir/last")"; fi
   if [ -f "$state/history" ]; then wd_mark status last_pull "$(awk -F '\\t' 'NF >= 9 && $2 ~ /^pull@/' "$state/history" | tail -n 1)"; fi
-  if [ -f "$state/lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
-    lock=$(tr '\\t' ' ' <"$state/lock")
-    lock=\${lock:-held by an unknown process}
-  fi
-  wd_mark status lock "$lock"
+  wd_mark status lock "$(wd_lock_holder "$state")"
   wd_mark 'done'
 }`;

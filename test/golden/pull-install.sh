@@ -1,7 +1,7 @@
 # wd 0.1.0: pull install script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:e811ccd3aa258bf1::
+WD_MARK=::wd:7487f811023c0288::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
 WD_ENVIRONMENT=prod
@@ -178,14 +178,14 @@ wd_pull_install() {
   wd_mark 'done'
 }
 wd_pull_files() {
-  cat >"$1/deploy.sh.tmp" <<'WD_PULL_EOF_99fcbfcbf988a363'
+  cat >"$1/deploy.sh.tmp" <<'WD_PULL_EOF_43d2dba6d2005318'
 [ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 18983)"; exit; }
 # wd 0.1.0: deploy script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:382503abf579e15a::
+WD_MARK=::wd:a8d11416b0cf5ac5::
 export WD_COMMAND=deploy
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -209,14 +209,14 @@ wd_with_env() {
 }
 WD_RUN=
 wd_mark() { printf '%s %s\n' "$WD_MARK" "$*"; }
-wd_step() {
-  wd_mark step "$1"
-  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
-}
 wd_fail() {
   printf 'wd: %s\n' "$*" >&2
   wd_mark reason "$*"
   exit 1
+}
+wd_step() {
+  wd_mark step "$1"
+  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
 }
 # For post scripts: wd_role NAME and wd_changed PATH answer by exit status.
 wd_role() { case ":$WD_ROLES:" in *":$1:"*) return 0 ;; esac; return 1; }
@@ -602,9 +602,9 @@ wd_main() {
 wd_main
 exit
 }
-WD_PULL_EOF_99fcbfcbf988a363
+WD_PULL_EOF_43d2dba6d2005318
   mv -f -- "$1/deploy.sh.tmp" "$1/deploy.sh"
-  cat >"$1/run.sh.tmp" <<'WD_PULL_EOF_522e0797600f4cf5'
+  cat >"$1/run.sh.tmp" <<'WD_PULL_EOF_9af8fc9e269aaf6c'
 #!/bin/bash
 # wd 0.1.0: pull mode's entry point for environment prod, run by its
 # systemd timer or crontab entry ('wd pull install' writes it, 'wd pull uninstall'
@@ -614,7 +614,7 @@ WD_PULL_EOF_99fcbfcbf988a363
 # interval, so each host waits a random part of it and a fleet does not fetch
 # at the same second (systemd's timer does that itself: RandomizedDelaySec).
 set -u
-WD_PULL_MARK=::wd:382503abf579e15a::
+WD_PULL_MARK=::wd:a8d11416b0cf5ac5::
 case $0 in */*) WD_PULL_DIR=${0%/*} ;; *) WD_PULL_DIR=. ;; esac
 WD_PULL_DIR=$(cd -- "$WD_PULL_DIR" && pwd -P) || exit 1
 # cron and systemd start this with next to no environment: the login's HOME,
@@ -652,7 +652,7 @@ reason=${reason//$'\t'/ }
 printf '%s\t%s\t%s\t%s\t%ss\t%s\n' "$t" "$result" "${rev:--}" "$rc" "$((SECONDS - started))" "$reason" >"$WD_PULL_DIR/last.tmp"
 mv -f -- "$WD_PULL_DIR/last.tmp" "$WD_PULL_DIR/last"
 exit "$rc"
-WD_PULL_EOF_522e0797600f4cf5
+WD_PULL_EOF_9af8fc9e269aaf6c
   mv -f -- "$1/run.sh.tmp" "$1/run.sh"
 }
 wd_pull_install </dev/null

@@ -7,7 +7,7 @@
 # interval, so each host waits a random part of it and a fleet does not fetch
 # at the same second (systemd's timer does that itself: RandomizedDelaySec).
 set -u
-WD_PULL_MARK=::wd:382503abf579e15a::
+WD_PULL_MARK=::wd:a8d11416b0cf5ac5::
 case $0 in */*) WD_PULL_DIR=${0%/*} ;; *) WD_PULL_DIR=. ;; esac
 WD_PULL_DIR=$(cd -- "$WD_PULL_DIR" && pwd -P) || exit 1
 # cron and systemd start this with next to no environment: the login's HOME,

@@ -1,7 +1,7 @@
 # wd 0.1.0: pull status script, run as 'bash -s' with this text on stdin. Values are only in the quoted assignments below.
 {
 set -euo pipefail
-WD_MARK=::wd:2dba1cd2f1a4fd19::
+WD_MARK=::wd:f6254e6ff6bc61db::
 WD_DEPLOY_TO=/srv/app
 WD_STRATEGY=in_place
 WD_ENVIRONMENT=prod
@@ -102,8 +102,17 @@ wd_pull_recorded_id() {
   case $line in wd-pull-*) printf '%s' "$line" ;; esac
 }
 WD_PULL_ID=$(wd_pull_id)
+wd_lock_holder() {
+  local h=
+  # Held without a holder line: taken by something other than a wd run, or just now.
+  if [ -f "$1/lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$1/lock" true; then
+    h=$(tr '\t' ' ' <"$1/lock")
+    h=${h:-held by an unknown process}
+  fi
+  printf '%s' "$h"
+}
 wd_pull_status() {
-  local state dir id sched='' lock=''
+  local state dir id sched=''
   state=$(wd_pull_state)
   if [ -z "$state" ]; then wd_mark status missing "$WD_DEPLOY_TO"; wd_mark 'done'; return 0; fi
   dir=$state/pull
@@ -118,11 +127,7 @@ wd_pull_status() {
   if [ -f "$dir/schedule" ]; then wd_mark status schedule "$(<"$dir/schedule")"; fi
   if [ -f "$dir/last" ]; then wd_mark status last "$(<"$dir/last")"; fi
   if [ -f "$state/history" ]; then wd_mark status last_pull "$(awk -F '\t' 'NF >= 9 && $2 ~ /^pull@/' "$state/history" | tail -n 1)"; fi
-  if [ -f "$state/lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
-    lock=$(tr '\t' ' ' <"$state/lock")
-    lock=${lock:-held by an unknown process}
-  fi
-  wd_mark status lock "$lock"
+  wd_mark status lock "$(wd_lock_holder "$state")"
   wd_mark 'done'
 }
 wd_pull_status </dev/null

@@ -4,7 +4,7 @@
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:75d5300367440ceb::
+WD_MARK=::wd:98dc67147c32fc1e::
 export WD_COMMAND=setup
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com
@@ -31,14 +31,14 @@ WD_SHARED=()
 WD_BEFORE_SWITCH=''
 WD_RUN=
 wd_mark() { printf '%s %s\n' "$WD_MARK" "$*"; }
-wd_step() {
-  wd_mark step "$1"
-  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
-}
 wd_fail() {
   printf 'wd: %s\n' "$*" >&2
   wd_mark reason "$*"
   exit 1
+}
+wd_step() {
+  wd_mark step "$1"
+  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
 }
 # For post scripts: wd_role NAME and wd_changed PATH answer by exit status.
 wd_role() { case ":$WD_ROLES:" in *":$1:"*) return 0 ;; esac; return 1; }

@@ -1,10 +1,10 @@
-[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 2853)"; exit; }
+[ -n "${BASH_SOURCE[0]-}" ] || { eval "$(head -c 2868)"; exit; }
 # wd 0.1.0: status script, run as 'bash -s' with this text on stdin (the line above reads the rest at once). Values are only in the quoted assignments below.
 {
 set -euo pipefail
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_PREFIX GIT_QUARANTINE_PATH
 export GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh -o BatchMode=yes}"
-WD_MARK=::wd:d18566f1f597656c::
+WD_MARK=::wd:9ef021ac78c3c8e6::
 export WD_COMMAND=status
 export WD_ENVIRONMENT=prod
 export WD_HOST=deploy@web1.example.com:2222
@@ -15,17 +15,26 @@ export WD_BRANCH='release/$(id>pwned)'
 WD_HISTORY_LINES=0
 WD_RUN=
 wd_mark() { printf '%s %s\n' "$WD_MARK" "$*"; }
-wd_step() {
-  wd_mark step "$1"
-  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
-}
 wd_fail() {
   printf 'wd: %s\n' "$*" >&2
   wd_mark reason "$*"
   exit 1
 }
+wd_step() {
+  wd_mark step "$1"
+  if [ -n "$WD_RUN" ]; then printf '%s' "$1" >"$WD_RUN/step"; fi
+}
+wd_lock_holder() {
+  local h=
+  # Held without a holder line: taken by something other than a wd run, or just now.
+  if [ -f "$1/lock" ] && command -v flock >/dev/null 2>&1 && ! flock -n "$1/lock" true; then
+    h=$(tr '\t' ' ' <"$1/lock")
+    h=${h:-held by an unknown process}
+  fi
+  printf '%s' "$h"
+}
 wd_status_state() {
-  local state=$1 lock line
+  local state=$1 line
   if [ -f "$state/deployed" ]; then wd_mark status deployed "$(<"$state/deployed")"; fi
   if [ -f "$state/history" ]; then
     wd_mark status last "$(tail -n 1 "$state/history")"
@@ -34,15 +43,7 @@ wd_status_state() {
       while IFS= read -r line; do wd_mark history "$line"; done < <(tail -n "$WD_HISTORY_LINES" "$state/history")
     fi
   fi
-  lock=
-  if [ -f "$state/lock" ]; then
-    # Held without a holder line: taken by something other than a wd run, or just now.
-    if command -v flock >/dev/null 2>&1 && ! flock -n "$state/lock" true; then
-      lock=$(tr '\t' ' ' <"$state/lock")
-      lock=${lock:-held by an unknown process}
-    fi
-  fi
-  wd_mark status lock "$lock"
+  wd_mark status lock "$(wd_lock_holder "$state")"
   # Pull mode (src/pull/script.ts): how it was installed, and its last run.
   if [ -f "$state/pull/schedule" ]; then wd_mark status pull "$(<"$state/pull/schedule")"; fi
   if [ -f "$state/pull/last" ]; then wd_mark status pull_last "$(<"$state/pull/last")"; fi
