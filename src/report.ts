@@ -1,4 +1,5 @@
 // results → the summary block, the status table, JSON, and the exit status.
+import { everyText } from './pull/schedule.js';
 import { green, red, sanitize } from './output.js';
 import type { HostResult } from './runner.js';
 import { VERSION } from './version.js';
@@ -82,12 +83,17 @@ export function parsePullRun(line: string | undefined): PullRun | null {
   return { time: f[0]!, result: f[1]!, revision: f[2] && f[2] !== '-' ? f[2] : null, exitCode: Number(f[3]), duration: f[4]!, reason: f[5] || null };
 }
 
+/** <state>/pull/schedule, written by `wd pull install`: scheduler, every (seconds), id, installed at, installed by. */
+export function parsePullSchedule(line: string): { scheduler: string | null; every: number | null; installedAt: string | null; installedBy: string | null } {
+  const s = line.split('\t');
+  return { scheduler: s[0] || null, every: s[1] && /^[0-9]+$/.test(s[1]) ? Number(s[1]) : null, installedAt: s[3] || null, installedBy: s[4] || null };
+}
+
 /** Pull mode as `wd status` sees it: installed (its <state>/pull/schedule line) and the last pulled run. */
 function pullOf(f: Record<string, string>): Record<string, unknown> {
   if (f['pull'] === undefined) return {};
-  // scheduler, every, id, installed at, installed by.
-  const s = f['pull'].split('\t');
-  return { pull: { scheduler: s[0] || null, every: s[1] && /^[0-9]+$/.test(s[1]) ? Number(s[1]) : null, lastRun: parsePullRun(f['pull_last']) } };
+  const { scheduler, every } = parsePullSchedule(f['pull']);
+  return { pull: { scheduler, every, lastRun: parsePullRun(f['pull_last']) } };
 }
 
 /** wd status: what each host reported, as data. */
@@ -156,7 +162,7 @@ export function statusTable(results: readonly HostResult[], color: boolean, _now
     }
     const pull = s['pull'] as { scheduler: string | null; every: number | null; lastRun: PullRun | null } | undefined;
     if (pull) {
-      const every = pull.every ? `, every ${pull.every % 3600 === 0 ? `${pull.every / 3600}h` : `${pull.every / 60}m`}` : '';
+      const every = pull.every ? `, every ${everyText(pull.every)}` : '';
       const last = pull.lastRun ? `last pulled run ${pull.lastRun.time} ${pull.lastRun.result}` : 'no pulled run yet';
       extra.push(`  ${r.host}: pull mode (${pull.scheduler ?? 'unknown'}${every}); ${sanitize(last)}`);
     }

@@ -1,6 +1,6 @@
 // `wd pull` results → the summary, the pull status table and JSON.
 import { green, red, sanitize } from '../output.js';
-import { parseHistory, parsePullRun, table, type HistoryEntry, type PullRun } from '../report.js';
+import { parseHistory, parsePullRun, parsePullSchedule, table, type HistoryEntry, type PullRun } from '../report.js';
 import type { HostResult } from '../runner.js';
 import { VERSION } from '../version.js';
 import type { PullSubcommand } from '../args.js';
@@ -31,8 +31,7 @@ export function pullHostStatus(r: HostResult): PullHostStatus {
   const f = r.fields ?? {};
   if (!r.ok) return { host: r.host, reachable: false, reason: r.reason ?? 'unknown error' };
   if (f['missing'] !== undefined) return { host: r.host, reachable: true, setUp: false, pull: false, reason: `no deploy at ${f['missing']}` };
-  // pull/schedule: scheduler, every, id, installed at, installed by.
-  const s = (f['schedule'] ?? '').split('\t');
+  const s = parsePullSchedule(f['schedule'] ?? '');
   const scheduled = f['scheduled'] ?? '';
   return {
     host: r.host,
@@ -44,12 +43,12 @@ export function pullHostStatus(r: HostResult): PullHostStatus {
         ? null
         : scheduled === 'cron'
           ? 'cron'
-          : s[0]?.startsWith('systemd')
-            ? `${s[0]}${scheduled.includes('not active') ? ' (timer not active)' : ''}`
+          : s.scheduler?.startsWith('systemd')
+            ? `${s.scheduler}${scheduled.includes('not active') ? ' (timer not active)' : ''}`
             : scheduled,
-    every: s[1] && /^[0-9]+$/.test(s[1]) ? Number(s[1]) : null,
-    installedAt: s[3] || null,
-    installedBy: s[4] || null,
+    every: s.every,
+    installedAt: s.installedAt,
+    installedBy: s.installedBy,
     lastRun: parsePullRun(f['last']),
     lastDeploy: parseHistory(f['last_pull']) ?? null,
     lock: f['lock'] || null,
